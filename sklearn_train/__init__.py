@@ -1,0 +1,12 @@
+"""sklearn_train: scikit-learn estimators trained by one Numba gradient core.
+
+Importing the package compiles nothing; each kernel compiles on first use and is
+cached on disk, so later processes start at once.
+"""
+
+from ._training import DivergenceError
+from .linear_model import LinearClassifier, LinearRegressor
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["DivergenceError", "LinearClassifier", "LinearRegressor", "__version__"]

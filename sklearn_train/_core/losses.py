@@ -1,0 +1,227 @@
+"""Per-sample losses: value and derivative with respect to the raw prediction.
+
+Every loss is selected by a small integer code so that one compiled kernel serves
+all of them (passing functions to Numba kernels would defeat the on-disk cache).
+
+``loss_grad(code, z, y, dz, param)`` takes one sample's raw outputs ``z`` (length K),
+its encoded target ``y`` (length K), writes d(loss)/dz into ``dz`` and returns the
+loss value. Target encodings:
+
+* margin losses (hinge ... binary focal): ``y`` in {-1, +1}, one column per
+  one-vs-rest output;
+* softmax losses: ``y`` is a one-hot (or any probability) row over the K classes;
+* regression losses: ``y`` is the real target, one column per output. Poisson,
+  Gamma and Tweedie use a log link: ``z`` is the log of the predicted mean.
+
+The single float ``param`` is the loss's own parameter: focal ``gamma``, Huber and
+epsilon-insensitive ``epsilon``, the ``quantile`` level, or the Tweedie ``power``.
+"""
+
+import math
+
+from numba import njit
+
+HINGE = 0
+SQUARED_HINGE = 1
+MODIFIED_HUBER = 2
+PERCEPTRON = 3
+LOG = 4  # binary logistic on a single margin
+FOCAL = 5  # binary focal on a single margin
+SOFTMAX_LOG = 6
+SOFTMAX_FOCAL = 7
+SQUARED = 8
+HUBER = 9
+EPSILON_INSENSITIVE = 10
+SQUARED_EPSILON_INSENSITIVE = 11
+QUANTILE = 12
+POISSON = 13
+GAMMA = 14
+TWEEDIE = 15
+
+MARGIN_LOSSES = (HINGE, SQUARED_HINGE, MODIFIED_HUBER, PERCEPTRON, LOG, FOCAL)
+SOFTMAX_LOSSES = (SOFTMAX_LOG, SOFTMAX_FOCAL)
+LOG_LINK_LOSSES = (POISSON, GAMMA, TWEEDIE)
+
+
+@njit(cache=True, nogil=True)
+def _log1pexp(x):
+    """log(1 + exp(x)) without overflow."""
+    if x > 0.0:
+        return x + math.log1p(math.exp(-x))
+    return math.log1p(math.exp(x))
+
+
+@njit(cache=True, nogil=True)
+def _sigmoid(x):
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+@njit(cache=True, nogil=True)
+def _margin(code, m, gamma):
+    """Loss and d(loss)/dm for a margin m = y * z with y in {-1, +1}."""
+    if code == HINGE:
+        if m < 1.0:
+            return 1.0 - m, -1.0
+        return 0.0, 0.0
+    if code == PERCEPTRON:
+        # m == 0 counts as a mistake so that training can start from zero weights.
+        if m <= 0.0:
+            return -m, -1.0
+        return 0.0, 0.0
+    if code == SQUARED_HINGE:
+        if m < 1.0:
+            return (1.0 - m) ** 2, -2.0 * (1.0 - m)
+        return 0.0, 0.0
+    if code == MODIFIED_HUBER:
+        if m >= 1.0:
+            return 0.0, 0.0
+        if m >= -1.0:
+            return (1.0 - m) ** 2, -2.0 * (1.0 - m)
+        return -4.0 * m, -4.0
+    if code == LOG:
+        return _log1pexp(-m), -_sigmoid(-m)
+    # FOCAL: -(1 - p)^gamma * log(p) with p = sigmoid(m)
+    p = _sigmoid(m)
+    q = _sigmoid(-m)  # 1 - p, accurate when p is close to 1
+    log_p = -_log1pexp(-m)
+    q_gamma = q**gamma
+    return -q_gamma * log_p, q_gamma * (gamma * p * log_p - q)
+
+
+@njit(cache=True, nogil=True)
+def _softmax(code, z, y, dz, gamma):
+    """Multinomial log loss or focal loss; fills dz, returns the loss."""
+    n_classes = z.shape[0]
+    z_max = z[0]
+    for k in range(1, n_classes):
+        z_max = max(z_max, z[k])
+    total = 0.0
+    for k in range(n_classes):
+        dz[k] = math.exp(z[k] - z_max)
+        total += dz[k]
+    log_total = math.log(total) + z_max
+    for k in range(n_classes):
+        dz[k] /= total  # dz holds the probabilities now
+    if code == SOFTMAX_LOG:
+        loss = 0.0
+        for k in range(n_classes):
+            loss += y[k] * (log_total - z[k])
+            dz[k] -= y[k]
+        return loss
+    # SOFTMAX_FOCAL: the true class is the one with the largest target weight.
+    c = 0
+    for k in range(1, n_classes):
+        if y[k] > y[c]:
+            c = k
+    log_pc = z[c] - log_total
+    p_c = dz[c]
+    one_minus = 0.0  # 1 - p_c as a sum of the other probabilities: no cancellation
+    for k in range(n_classes):
+        if k != c:
+            one_minus += dz[k]
+    q_gamma = one_minus**gamma
+    # d(loss)/dz_k = coef * (delta_ck - p_k)
+    if one_minus > 0.0:
+        coef = gamma * q_gamma * p_c * log_pc / one_minus - q_gamma
+    else:
+        coef = -q_gamma
+    for k in range(n_classes):
+        delta = 1.0 if k == c else 0.0
+        dz[k] = coef * (delta - dz[k])
+    return -q_gamma * log_pc
+
+
+@njit(cache=True, nogil=True)
+def _regression(code, z, y, param):
+    """Loss and d(loss)/dz for one output of a regression loss."""
+    if code == SQUARED:
+        r = z - y
+        return 0.5 * r * r, r
+    if code == HUBER:
+        r = z - y
+        if abs(r) <= param:
+            return 0.5 * r * r, r
+        s = 1.0 if r > 0.0 else -1.0
+        return param * abs(r) - 0.5 * param * param, param * s
+    if code == EPSILON_INSENSITIVE or code == SQUARED_EPSILON_INSENSITIVE:
+        r = z - y
+        excess = abs(r) - param
+        if excess <= 0.0:
+            return 0.0, 0.0
+        s = 1.0 if r > 0.0 else -1.0
+        if code == EPSILON_INSENSITIVE:
+            return excess, s
+        return excess * excess, 2.0 * excess * s
+    if code == QUANTILE:
+        r = y - z
+        if r > 0.0:
+            return param * r, -param
+        return (param - 1.0) * r, 1.0 - param
+    # Log-link losses: half deviances, zero at a perfect prediction.
+    if code == POISSON or (code == TWEEDIE and param == 1.0):
+        return _poisson(z, y)
+    if code == GAMMA or (code == TWEEDIE and param == 2.0):
+        return _gamma(z, y)
+    return _tweedie(z, y, param)
+
+
+@njit(cache=True, nogil=True)
+def _poisson(z, y):
+    mu = math.exp(z)
+    const = y * math.log(y) - y if y > 0.0 else 0.0
+    return mu - y * z + const, mu - y
+
+
+@njit(cache=True, nogil=True)
+def _gamma(z, y):
+    ratio = y * math.exp(-z)
+    return ratio + z - math.log(y) - 1.0, 1.0 - ratio
+
+
+@njit(cache=True, nogil=True)
+def _tweedie(z, y, p):
+    """Tweedie half deviance for a power p other than 1 and 2."""
+    a = math.exp(z * (1.0 - p))
+    b = math.exp(z * (2.0 - p))
+    loss = -y * a / (1.0 - p) + b / (2.0 - p)
+    if y > 0.0:
+        # the constant that makes the loss zero at mu = y
+        loss += y ** (2.0 - p) / ((1.0 - p) * (2.0 - p))
+    return loss, -y * a + b
+
+
+@njit(cache=True, nogil=True)
+def loss_grad(code, z, y, dz, param):
+    """Loss of one sample; writes d(loss)/dz into ``dz`` (see the module docstring)."""
+    if code >= SOFTMAX_LOG and code <= SOFTMAX_FOCAL:
+        return _softmax(code, z, y, dz, param)
+    loss = 0.0
+    if code < SOFTMAX_LOG:
+        for k in range(z.shape[0]):
+            value, d_margin = _margin(code, y[k] * z[k], param)
+            loss += value
+            dz[k] = d_margin * y[k]
+        return loss
+    for k in range(z.shape[0]):
+        value, d_z = _regression(code, z[k], y[k], param)
+        loss += value
+        dz[k] = d_z
+    return loss
+
+
+@njit(cache=True, nogil=True)
+def mean_loss(code, Z, Y, sample_weight, param):
+    """Weighted mean loss over rows of raw outputs ``Z`` against targets ``Y``."""
+    n, k = Z.shape
+    dz = Z[0].copy() if n > 0 else Z.ravel().copy()
+    total = 0.0
+    weight = 0.0
+    for i in range(n):
+        total += sample_weight[i] * loss_grad(code, Z[i], Y[i], dz, param)
+        weight += sample_weight[i]
+    if weight <= 0.0:
+        return 0.0
+    return total / weight

@@ -1,0 +1,216 @@
+"""The Python-side training driver shared by every estimator.
+
+A model plugs in as a *problem*: an object that owns the training data, the compiled
+epoch and the parameter state, with this small interface::
+
+    n_samples                      rows of training data
+    n_steps(n_rows) -> int         optimizer steps in an epoch over n_rows rows
+    steps_done() -> int            optimizer steps taken so far (all calls)
+    run_epoch(order, rates) -> float   mean training loss; raises DivergenceError
+    validate() -> dict             {"val_loss": .., "val_score": ..} or {} without data
+    snapshot() -> object           a copy of the parameters that predict
+    restore(snapshot)              make a snapshot the current parameters
+
+``train`` runs epochs over it: between two compiled epochs, in Python, it draws the
+row order, asks the schedule for the rates, validates, writes a ``history_`` row,
+applies the stopping rule and keeps the best parameters. Everything it must remember
+across ``partial_fit`` calls lives in ``progress``, a dict of Python scalars.
+"""
+
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+
+from ._core.schedules import ADAPTIVE_FACTOR, ADAPTIVE_MIN, epoch_rates
+
+
+class DivergenceError(ValueError):
+    """Training produced a non-finite loss or parameters and was stopped."""
+
+
+@dataclass
+class Settings:
+    """Training settings an estimator hands to ``train`` (read from its parameters)."""
+
+    learning_rate: str
+    eta0: float
+    alpha: float
+    power_t: float
+    lr_decay: float
+    warmup: float
+    max_iter: int
+    tol: float | None
+    n_iter_no_change: int
+    early_stopping: bool
+    shuffle: bool
+    verbose: int
+
+
+def new_progress(seed, eta0):
+    """Fresh training progress: what ``train`` keeps between calls."""
+    return {"epoch": 0, "seed": int(seed), "eta": float(eta0)}
+
+
+def epoch_order(n_rows, shuffle, seed, epoch):
+    """Row order of one epoch: a permutation drawn from ``(seed, epoch)``, or 0..n-1.
+
+    Seeding by the pair makes epoch ``e`` visit rows in the same order whether it runs
+    inside one ``fit`` or as the ``e``-th ``partial_fit`` call.
+    """
+    if not shuffle:
+        return np.arange(n_rows, dtype=np.int64)
+    return np.random.default_rng([seed, epoch]).permutation(n_rows).astype(np.int64)
+
+
+def split_validation(n_samples, fraction, stratify, seed):
+    """Indices of a (stratified) train / validation split of ``n_samples`` rows."""
+    indices = np.arange(n_samples)
+    try:
+        train, val = train_test_split(
+            indices, test_size=fraction, stratify=stratify, random_state=seed
+        )
+    except ValueError as exc:
+        raise ValueError(
+            f"Could not hold out validation_fraction={fraction} of {n_samples} samples "
+            f"for early stopping ({exc}). Use more data, a larger validation_fraction, "
+            "or pass X_val and y_val to fit."
+        ) from exc
+    if len(train) == 0 or len(val) == 0:
+        raise ValueError(
+            f"validation_fraction={fraction} leaves an empty training or validation "
+            f"set with {n_samples} samples."
+        )
+    return np.sort(train), np.sort(val)
+
+
+class _Monitor:
+    """scikit-learn's stopping rule: ``n_iter_no_change`` epochs without a ``tol`` gain.
+
+    It watches the validation score (higher is better) under early stopping, else the
+    training loss (lower is better), and remembers the best epoch it saw.
+    """
+
+    def __init__(self, settings):
+        self.on_validation = settings.early_stopping
+        self.tol = -np.inf if settings.tol is None else settings.tol
+        self.patience = settings.n_iter_no_change
+        self.best = -np.inf
+        self.best_epoch = None
+        self.stale = 0
+
+    def update(self, row):
+        """Record an epoch; return True when it is the best so far."""
+        if self.on_validation:
+            value = row["val_score"]
+        else:
+            value = -row["train_loss"]
+        if value < self.best + self.tol:
+            self.stale += 1
+        else:
+            self.stale = 0
+        if value > self.best:
+            self.best = value
+            self.best_epoch = row["epoch"]
+            return True
+        return False
+
+    @property
+    def plateau(self):
+        return self.stale >= self.patience
+
+
+def _progress_bar(settings, total):
+    if settings.verbose < 1:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="epoch", leave=True)
+
+
+def train(problem, settings, progress, max_epochs, *, stop=True):
+    """Run up to ``max_epochs`` epochs of ``problem``; return the new history rows.
+
+    Parameters
+    ----------
+    problem : object
+        The model being trained (see the module docstring).
+    settings : Settings
+    progress : dict
+        Epoch count, shuffle seed and adaptive rate from earlier calls; updated.
+    max_epochs : int
+    stop : bool
+        Apply the tolerance stopping rule and restore the best parameters under
+        early stopping (``fit``); ``partial_fit`` runs exactly one epoch instead.
+    """
+    monitor = _Monitor(settings)
+    history = []
+    best = None
+    bar = _progress_bar(settings, max_epochs)
+    converged = False
+    try:
+        for _ in range(max_epochs):
+            row = _run_one_epoch(problem, settings, progress)
+            history.append(row)
+            if monitor.update(row) and stop and settings.early_stopping:
+                best = problem.snapshot()
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix({k: v for k, v in row.items() if k.endswith(("loss", "score"))})
+            if stop and settings.tol is not None and monitor.plateau:
+                if settings.learning_rate == "adaptive" and progress["eta"] > ADAPTIVE_MIN:
+                    progress["eta"] /= ADAPTIVE_FACTOR
+                    monitor.stale = 0
+                else:
+                    converged = True
+                    break
+    finally:
+        if bar is not None:
+            bar.close()
+    if best is not None:
+        problem.restore(best)
+    if stop and settings.tol is not None and not converged:
+        warnings.warn(
+            f"Maximum number of epochs ({max_epochs}) reached before the stopping "
+            "criterion was met; consider increasing max_iter.",
+            ConvergenceWarning,
+        )
+    return history
+
+
+def _run_one_epoch(problem, settings, progress):
+    """One compiled epoch plus its bookkeeping; returns the history row."""
+    started = time.perf_counter()
+    epoch = progress["epoch"]
+    n_rows = problem.n_samples
+    order = epoch_order(n_rows, settings.shuffle, progress["seed"], epoch)
+    rates = epoch_rates(
+        settings.learning_rate,
+        settings.eta0,
+        first_step=problem.steps_done(),
+        n_steps=problem.n_steps(n_rows),
+        epoch=epoch,
+        alpha=settings.alpha,
+        power_t=settings.power_t,
+        lr_decay=settings.lr_decay,
+        warmup=settings.warmup,
+        horizon=settings.max_iter,
+        current=progress["eta"],
+    )
+    try:
+        train_loss = problem.run_epoch(order, rates)
+    except DivergenceError as exc:
+        raise DivergenceError(
+            f"Training diverged in epoch {epoch + 1}: {exc} Try a smaller eta0 "
+            f"(it is {settings.eta0:g}), scale the features (for example with "
+            "StandardScaler), or an adaptive optimizer such as 'adam'."
+        ) from None
+    progress["epoch"] = epoch + 1
+    row = {"epoch": epoch + 1, "train_loss": train_loss}
+    row.update(problem.validate())
+    row["learning_rate"] = float(rates[-1])
+    row["seconds"] = time.perf_counter() - started
+    return row

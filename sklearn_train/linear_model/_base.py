@@ -1,0 +1,290 @@
+"""Shared fitting logic of LinearClassifier and LinearRegressor.
+
+Subclasses say how targets are encoded, which loss code a ``loss`` name maps to, where
+the intercept starts and how validation outputs are scored; everything else (data
+validation, validation split, state, the kernel settings, the driver call, the fitted
+attributes) is here.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from .._core import linear
+from .._core.optimizers import ADAM, ADAGRAD, ADAMW, MOMENTUM, NESTEROV, RMSPROP, SGD
+from .._core.optimizers import H_BETA1, H_BETA2, H_EPS, H_MOMENTUM, N_HYPER
+from .._core.penalties import penalty_strengths
+from .._core.schedules import SCHEDULES
+from .._training import Settings, new_progress, split_validation, train
+from ._problem import LinearProblem, copy_state, model_parameters, new_state
+
+OPTIMIZERS = {
+    "sgd": SGD,
+    "momentum": MOMENTUM,
+    "nesterov": NESTEROV,
+    "adagrad": ADAGRAD,
+    "rmsprop": RMSPROP,
+    "adam": ADAM,
+    "adamw": ADAMW,
+}
+
+# Numerical floor added to root-mean-square denominators (AdaGrad, RMSProp, Adam).
+_EPSILON = 1e-8
+
+
+class BaseLinear(BaseEstimator):
+    """Base class: parameters, validation and the training call (not public)."""
+
+    _parameter_constraints = {
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "learning_rate": [StrOptions(set(SCHEDULES))],
+        "eta0": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, None, None, closed="neither")],
+        "lr_decay": [Interval(Real, 0, 1, closed="right")],
+        "warmup": [Interval(Real, 0, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, None, None, closed="neither"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "average": [Interval(Integral, 1, None, closed="left"), "boolean"],
+        "fit_intercept": ["boolean"],
+        "warm_start": ["boolean"],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # -- hooks for subclasses -------------------------------------------------------
+
+    _is_regressor = False
+
+    def _encode_targets(self, y, classes, first_call):
+        """Return ``(Y, sample_weight_factor)``: encoded targets and per-row weights."""
+        raise NotImplementedError
+
+    def _loss_code(self):
+        raise NotImplementedError
+
+    def _loss_param(self):
+        return 0.0
+
+    def _initial_intercept(self, Y, sample_weight):
+        return np.zeros(Y.shape[1])
+
+    def _score_outputs(self, Z, y, sample_weight):
+        """Score of raw outputs ``Z`` against raw targets ``y`` (validation)."""
+        raise NotImplementedError
+
+    def _stratify(self, y):
+        return None
+
+    # -- fitting ------------------------------------------------------------------
+
+    def _check_settings(self):
+        if self.learning_rate == "optimal" and self.alpha == 0:
+            raise ValueError(
+                "learning_rate='optimal' needs alpha > 0: its rate is 1 / (alpha * t)."
+            )
+
+    def _settings(self, max_iter):
+        return Settings(
+            learning_rate=self.learning_rate,
+            eta0=float(self.eta0),
+            alpha=float(self.alpha),
+            power_t=float(self.power_t),
+            lr_decay=float(self.lr_decay),
+            warmup=float(self.warmup),
+            max_iter=int(max_iter),
+            tol=None if self.tol is None else float(self.tol),
+            n_iter_no_change=int(self.n_iter_no_change),
+            early_stopping=bool(self.early_stopping),
+            shuffle=bool(self.shuffle),
+            verbose=int(self.verbose),
+        )
+
+    def _kernel_settings(self, n_outputs, sparse_input):
+        optimizer = OPTIMIZERS[self.optimizer]
+        average = self.average
+        if average is True:
+            average_start = 1
+        elif average is False or average == 0:
+            average_start = -1
+        else:
+            average_start = int(average)
+        ints = np.zeros(linear.N_INTS, dtype=np.int64)
+        ints[linear.I_LOSS] = self._loss_code()
+        ints[linear.I_OPTIMIZER] = optimizer
+        ints[linear.I_BATCH_SIZE] = self.batch_size
+        ints[linear.I_N_OUTPUTS] = n_outputs
+        ints[linear.I_FIT_INTERCEPT] = int(self.fit_intercept)
+        ints[linear.I_LAZY] = int(sparse_input and optimizer == SGD)
+        ints[linear.I_AVERAGE_START] = average_start
+        l1, l2 = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
+        floats = np.zeros(linear.N_FLOATS + N_HYPER, dtype=np.float64)
+        floats[linear.F_LOSS_PARAM] = self._loss_param()
+        floats[linear.F_L1] = l1
+        floats[linear.F_L2] = l2
+        hyper = floats[linear.N_FLOATS:]
+        hyper[H_MOMENTUM] = self.momentum
+        hyper[H_BETA1] = self.beta_1
+        hyper[H_BETA2] = self.beta_2
+        hyper[H_EPS] = _EPSILON
+        return ints, floats
+
+    def _validate_fit_data(self, X, y, sample_weight, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=reset,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            order="C",
+            multi_output=self._is_regressor,
+            y_numeric=self._is_regressor,
+        )
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        return X, y, np.ascontiguousarray(sample_weight)
+
+    def _validation_set(self, X, y, sample_weight, X_val, y_val, sample_weight_val, classes):
+        """Held-out data as ``(rows, validation)`` for the problem; rows=None: all."""
+        if X_val is not None or y_val is not None:
+            if X_val is None or y_val is None:
+                raise ValueError("Pass both X_val and y_val, or neither.")
+            X_val, y_val = validate_data(
+                self,
+                X_val,
+                y_val,
+                reset=False,
+                accept_sparse="csr",
+                dtype=X.dtype,
+                order="C",
+                multi_output=self._is_regressor,
+                y_numeric=self._is_regressor,
+            )
+            weight_val = np.ascontiguousarray(
+                _check_sample_weight(sample_weight_val, X_val, dtype=np.float64)
+            )
+            Y_val, factor = self._encode_targets(y_val, classes, first_call=False)
+            return None, self._validation_tuple(X_val, y_val, Y_val, weight_val * factor)
+        if not self.early_stopping:
+            return None, None
+        train_rows, val_rows = split_validation(
+            X.shape[0], self.validation_fraction, self._stratify(y), self._seed
+        )
+        Y_val, factor = self._encode_targets(y[val_rows], classes, first_call=False)
+        weight_val = sample_weight[val_rows] * factor
+        validation = self._validation_tuple(X[val_rows], y[val_rows], Y_val, weight_val)
+        return train_rows, validation
+
+    def _validation_tuple(self, X_val, y_val, Y_val, weight_val):
+        def score(Z):
+            return self._score_outputs(Z, y_val, weight_val)
+
+        return (X_val, np.ascontiguousarray(Y_val), np.ascontiguousarray(weight_val), score)
+
+    def _fit_common(self, X, y, *, sample_weight, classes, incremental, coef_init=None,
+                    intercept_init=None, X_val=None, y_val=None, sample_weight_val=None):
+        """Validate, set up or continue the state, train, store fitted attributes."""
+        self._check_settings()
+        continuing = hasattr(self, "_state") and (incremental or self.warm_start)
+        X, y, sample_weight = self._validate_fit_data(X, y, sample_weight, reset=not incremental
+                                                      or not continuing)
+        if X.shape[0] == 0:
+            raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
+        if not continuing:
+            self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        Y, factor = self._encode_targets(y, classes, first_call=not continuing)
+        sample_weight = sample_weight * factor
+        n_outputs = Y.shape[1]
+        n_features = X.shape[1]
+        if continuing:
+            state = copy_state(self._state, X.dtype)
+            if state["params"].shape[0] != n_outputs * (n_features + 1):
+                raise ValueError(
+                    f"The fitted model has {self.n_features_in_} features and "
+                    f"{n_outputs} outputs; X and y do not match it. Fit from scratch "
+                    "(warm_start=False) to change the data's shape."
+                )
+            progress = dict(self._progress)
+        else:
+            state = new_state(n_outputs, n_features, X.dtype)
+            self._init_parameters(state, Y, sample_weight, coef_init, intercept_init)
+            progress = new_progress(self._seed, self.eta0)
+        if incremental:
+            rows, validation = None, None
+            if X_val is not None or y_val is not None:
+                rows, validation = self._validation_set(
+                    X, y, sample_weight, X_val, y_val, sample_weight_val, classes
+                )
+        else:
+            rows, validation = self._validation_set(
+                X, y, sample_weight, X_val, y_val, sample_weight_val, classes
+            )
+        ints, floats = self._kernel_settings(n_outputs, sparse_input=not isinstance(X, np.ndarray))
+        problem = LinearProblem(X, Y, sample_weight, rows, state, ints, floats, validation)
+        max_epochs = 1 if incremental else self.max_iter
+        history = train(problem, self._settings(self.max_iter), progress, max_epochs,
+                        stop=not incremental)
+
+        self._state = state
+        self._progress = progress
+        self.history_ = (self.history_ if continuing else []) + history
+        self.n_iter_ = len(history)
+        self.t_ = int(state["counters"][linear.C_STEPS])
+        self._set_coef(*model_parameters(state, n_outputs))
+        return self
+
+    def _init_parameters(self, state, Y, sample_weight, coef_init, intercept_init):
+        n_outputs = Y.shape[1]
+        params = state["params"]
+        n_weights = params.shape[0] - n_outputs
+        if coef_init is not None:
+            coef_init = np.asarray(coef_init, dtype=np.float64)
+            if coef_init.size != n_weights:
+                raise ValueError(
+                    f"coef_init has {coef_init.size} values; expected {n_weights} "
+                    f"({n_outputs} output(s) x {n_weights // n_outputs} features)."
+                )
+            params[:n_weights] = coef_init.ravel()
+        if intercept_init is not None:
+            intercept_init = np.atleast_1d(np.asarray(intercept_init, dtype=np.float64))
+            if intercept_init.size != n_outputs:
+                raise ValueError(
+                    f"intercept_init has {intercept_init.size} values; expected {n_outputs}."
+                )
+            params[n_weights:] = intercept_init
+        elif self.fit_intercept:
+            params[n_weights:] = self._initial_intercept(Y, sample_weight)
+
+    def _set_coef(self, coef, intercept):
+        self.coef_ = coef.copy()
+        self.intercept_ = intercept.copy()
+
+    # -- prediction ----------------------------------------------------------------
+
+    def _raw_outputs(self, X):
+        """``X @ coef_.T + intercept_`` as an (n_samples, n_outputs) array."""
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, reset=False, accept_sparse="csr", dtype=[np.float64, np.float32]
+        )
+        coef = self.coef_.reshape(-1, X.shape[1])
+        return np.asarray(X @ coef.T) + self.intercept_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

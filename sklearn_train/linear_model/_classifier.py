@@ -1,0 +1,438 @@
+"""LinearClassifier: linear classification trained by the shared gradient core."""
+
+from numbers import Real
+
+import numpy as np
+from scipy.special import expit, softmax
+from sklearn.base import ClassifierMixin
+from sklearn.metrics import accuracy_score
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+
+from .._core import losses
+from ._base import BaseLinear
+
+# loss name -> (code with two classes, code with more)
+_LOSSES = {
+    "log_loss": (losses.LOG, losses.SOFTMAX_LOG),
+    "focal": (losses.FOCAL, losses.SOFTMAX_FOCAL),
+    "hinge": (losses.HINGE, losses.HINGE),
+    "squared_hinge": (losses.SQUARED_HINGE, losses.SQUARED_HINGE),
+    "modified_huber": (losses.MODIFIED_HUBER, losses.MODIFIED_HUBER),
+    "perceptron": (losses.PERCEPTRON, losses.PERCEPTRON),
+}
+_PROBABILISTIC = ("log_loss", "focal", "modified_huber")
+# Smallest class frequency used to place the starting intercept (avoids log(0)).
+_MIN_FREQUENCY = 1e-4
+
+
+def _has_proba(estimator):
+    if estimator.loss not in _PROBABILISTIC:
+        raise AttributeError(
+            f"probability estimates are not available for loss={estimator.loss!r}; "
+            f"use one of {_PROBABILISTIC}."
+        )
+    return True
+
+
+class LinearClassifier(ClassifierMixin, BaseLinear):
+    """Linear classifier trained by mini-batch gradient descent.
+
+    A drop-in for scikit-learn's ``SGDClassifier`` (same parameter names and meanings
+    where the concept is the same) with modern optimizers, learning-rate schedules,
+    true multinomial (softmax) training, mini-batches, early stopping that restores
+    the best parameters, a per-epoch ``history_`` and a progress bar.
+
+    With two classes one output is trained. With more, ``log_loss`` and ``focal``
+    train one softmax over all classes; the margin losses train one-vs-rest outputs
+    jointly (one pass over the data for all classes).
+
+    Parameters
+    ----------
+    loss : {"log_loss", "focal", "hinge", "squared_hinge", "modified_huber", \
+"perceptron"}, default="log_loss"
+        ``log_loss`` is logistic regression (softmax for more than two classes),
+        ``focal`` the focal loss of Lin et al. (2017) with exponent ``gamma``,
+        ``hinge`` a linear SVM, ``modified_huber`` a smoothed hinge that also gives
+        probabilities, ``perceptron`` the perceptron rule.
+    optimizer : {"adam", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", \
+"adamw"}, default="adam"
+        Update rule. With sparse input, ``"sgd"`` touches only the features present
+        in each mini-batch (cost O(nnz)); the others update every weight each step.
+    learning_rate : {"constant", "optimal", "invscaling", "adaptive", "cosine", \
+"exponential"}, default="constant"
+        Schedule of the step size: ``eta0`` throughout; ``1 / (alpha * (t0 + t))``;
+        ``eta0 / t ** power_t``; ``eta0`` divided by 5 after ``n_iter_no_change``
+        epochs without improvement; cosine annealing from ``eta0`` to zero over
+        ``max_iter`` epochs; ``eta0 * lr_decay ** epoch``.
+    eta0 : float, default=0.01
+        Initial learning rate.
+    power_t : float, default=0.5
+        Exponent of the ``invscaling`` schedule.
+    lr_decay : float, default=0.9
+        Factor per epoch of the ``exponential`` schedule.
+    warmup : float, default=0.0
+        Epochs over which the rate ramps linearly up from near zero (any schedule).
+    alpha : float, default=1e-4
+        Regularisation strength; for ``adamw`` it is the decoupled weight decay.
+    penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
+        Regularisation of the weights (never the intercept). L1 makes weights
+        exactly zero.
+    l1_ratio : float, default=0.15
+        Share of L1 in ``elasticnet``.
+    momentum : float, default=0.9
+        Momentum of ``momentum`` and ``nesterov``.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Moment decays of ``adam`` / ``adamw``; ``beta_2`` is also RMSProp's decay.
+    batch_size : int, default=32
+        Rows per optimizer step; 1 gives classic per-sample SGD.
+    max_iter : int, default=100
+        Maximum number of epochs (passes over the training data).
+    tol : float or None, default=1e-3
+        Stop when the monitored quantity (training loss, or validation score under
+        early stopping) has not improved by ``tol`` for ``n_iter_no_change`` epochs.
+        None disables this stop.
+    n_iter_no_change : int, default=5
+        Patience of the ``tol`` rule and of the ``adaptive`` schedule.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (stratified), or use ``X_val`` /
+        ``y_val`` given to ``fit``, stop on its accuracy, and restore the parameters
+        of the best epoch.
+    validation_fraction : float, default=0.1
+        Share of the training data held out under ``early_stopping``.
+    class_weight : dict, "balanced" or None, default=None
+        Weights per class, multiplied into the sample weights.
+    average : bool or int, default=False
+        Averaged SGD: predict with the mean of the parameters over the steps; an
+        integer starts averaging once that many samples have been seen.
+    fit_intercept : bool, default=True
+        Learn an intercept per output. It starts at the log-odds of the class
+        frequencies for the logistic and focal losses, at zero otherwise.
+    warm_start : bool, default=False
+        Continue from the previous fit: parameters, optimizer state and counters.
+    shuffle : bool, default=True
+        Visit rows in a new random order each epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the shuffling and of the validation split.
+    verbose : int, default=0
+        1 or more shows a progress bar over epochs with loss and validation score.
+    gamma : float, default=2.0
+        Focusing exponent of the focal loss (0 gives the log loss).
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Weights, in the dtype of the training data.
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+    classes_ : ndarray of shape (n_classes,)
+    n_iter_ : int
+        Epochs run by the last ``fit`` (1 for ``partial_fit``).
+    t_ : int
+        Optimizer steps (mini-batches) taken since the model was created.
+    history_ : list of dict
+        One row per epoch: ``epoch``, ``train_loss``, ``val_loss`` and ``val_score``
+        when there is validation data, ``learning_rate`` (of the epoch's last step)
+        and ``seconds``. ``pandas.DataFrame(clf.history_)`` makes it a table.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined when X has string feature names.
+
+    See Also
+    --------
+    LinearRegressor : The same training for regression losses.
+    sklearn.linear_model.SGDClassifier : scikit-learn's per-sample SGD.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_train import LinearClassifier
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = make_pipeline(StandardScaler(), LinearClassifier(random_state=0))
+    >>> clf.fit(X, y).score(X, y) > 0.97
+    True
+    >>> history = clf[-1].history_
+    >>> sorted(history[0])
+    ['epoch', 'learning_rate', 'seconds', 'train_loss']
+    """
+
+    _parameter_constraints = {
+        **BaseLinear._parameter_constraints,
+        "loss": [StrOptions(set(_LOSSES))],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "gamma": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        loss="log_loss",
+        *,
+        optimizer="adam",
+        learning_rate="constant",
+        eta0=0.01,
+        power_t=0.5,
+        lr_decay=0.9,
+        warmup=0.0,
+        alpha=1e-4,
+        penalty="l2",
+        l1_ratio=0.15,
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        batch_size=32,
+        max_iter=100,
+        tol=1e-3,
+        n_iter_no_change=5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        class_weight=None,
+        average=False,
+        fit_intercept=True,
+        warm_start=False,
+        shuffle=True,
+        random_state=None,
+        verbose=0,
+        gamma=2.0,
+    ):
+        self.loss = loss
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.lr_decay = lr_decay
+        self.warmup = warmup
+        self.alpha = alpha
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.class_weight = class_weight
+        self.average = average
+        self.fit_intercept = fit_intercept
+        self.warm_start = warm_start
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.verbose = verbose
+        self.gamma = gamma
+
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None, *,
+            X_val=None, y_val=None, sample_weight_val=None):
+        """Train for up to ``max_iter`` epochs.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 trains in float32.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        coef_init : ndarray of shape (n_outputs, n_features), optional
+            Starting weights.
+        intercept_init : ndarray of shape (n_outputs,), optional
+            Starting intercepts.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weight of each sample (multiplied by ``class_weight``).
+        X_val, y_val : array-like, optional
+            Validation data, scored every epoch into ``history_``; used for early
+            stopping instead of a held-out fraction when ``early_stopping=True``.
+        sample_weight_val : array-like of shape (n_val_samples,), optional
+
+        Returns
+        -------
+        self : LinearClassifier
+        """
+        self._validate_params()
+        return self._fit_common(
+            X, y, sample_weight=sample_weight, classes=None, incremental=False,
+            coef_init=coef_init, intercept_init=intercept_init, X_val=X_val,
+            y_val=y_val, sample_weight_val=sample_weight_val,
+        )
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None, *, X_val=None,
+                    y_val=None, sample_weight_val=None):
+        """Train one epoch over ``(X, y)``, continuing from the current state.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), optional
+            All classes that will ever be seen; required on the first call.
+        sample_weight : array-like of shape (n_samples,), optional
+        X_val, y_val, sample_weight_val : array-like, optional
+            Validation data scored into this call's ``history_`` row.
+
+        Returns
+        -------
+        self : LinearClassifier
+        """
+        if not hasattr(self, "_state"):
+            self._validate_params()
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            if self.class_weight == "balanced":
+                raise ValueError(
+                    "class_weight='balanced' is not supported by partial_fit: it needs "
+                    "all of y. Compute the weights with "
+                    "sklearn.utils.class_weight.compute_class_weight on the full data "
+                    "and pass them as a dict."
+                )
+        return self._fit_common(
+            X, y, sample_weight=sample_weight, classes=classes, incremental=True,
+            X_val=X_val, y_val=y_val, sample_weight_val=sample_weight_val,
+        )
+
+    # -- hooks ---------------------------------------------------------------------
+
+    def _encode_targets(self, y, classes, first_call):
+        check_classification_targets(y)
+        if first_call:
+            labels = np.unique(y if classes is None else classes)
+            if labels.shape[0] < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs at least 2 classes in the data; got "
+                    f"{labels.shape[0]} class: {labels!r}."
+                )
+            self.classes_ = labels
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(
+                f"classes={classes!r} differs from the classes of the first call, "
+                f"{self.classes_!r}."
+            )
+        unseen = ~np.isin(y, self.classes_)
+        if unseen.any():
+            raise ValueError(
+                f"y contains labels not among classes_ {self.classes_!r}: "
+                f"{np.unique(np.asarray(y)[unseen])!r}."
+            )
+        index = np.searchsorted(self.classes_, y)
+        n_classes = self.classes_.shape[0]
+        if n_classes == 2:
+            Y = np.where(index == 1, 1.0, -1.0)[:, None]
+        elif self.loss in ("log_loss", "focal"):
+            Y = np.zeros((y.shape[0], n_classes))
+            Y[np.arange(y.shape[0]), index] = 1.0
+        else:
+            Y = np.full((y.shape[0], n_classes), -1.0)
+            Y[np.arange(y.shape[0]), index] = 1.0
+        factor = np.ones(y.shape[0])
+        if self.class_weight is not None:
+            weights = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+            factor = weights[index]
+        return np.ascontiguousarray(Y), factor
+
+    def _loss_code(self):
+        binary, multiclass = _LOSSES[self.loss]
+        return binary if self.classes_.shape[0] == 2 else multiclass
+
+    def _loss_param(self):
+        return float(self.gamma)
+
+    def _initial_intercept(self, Y, sample_weight):
+        n_outputs = Y.shape[1]
+        if self.loss not in ("log_loss", "focal"):
+            return np.zeros(n_outputs)
+        total = sample_weight.sum()
+        if total <= 0:
+            return np.zeros(n_outputs)
+        if n_outputs == 1:
+            positive = sample_weight @ (Y[:, 0] > 0) / total
+            positive = np.clip(positive, _MIN_FREQUENCY, 1 - _MIN_FREQUENCY)
+            return np.array([np.log(positive / (1 - positive))])
+        log_frequency = np.log(np.maximum(sample_weight @ Y / total, _MIN_FREQUENCY))
+        return log_frequency - log_frequency.mean()
+
+    def _score_outputs(self, Z, y, sample_weight):
+        return accuracy_score(y, self._decode(Z), sample_weight=sample_weight)
+
+    def _stratify(self, y):
+        return y
+
+    # -- prediction ----------------------------------------------------------------
+
+    def _decode(self, Z):
+        if Z.shape[1] == 1:
+            return self.classes_[(Z[:, 0] > 0).astype(int)]
+        return self.classes_[np.argmax(Z, axis=1)]
+
+    def decision_function(self, X):
+        """Raw scores: signed distance to the boundary, or one score per class.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        Z = self._raw_outputs(X)
+        return Z[:, 0] if Z.shape[1] == 1 else Z
+
+    def predict(self, X):
+        """Predicted class of each row of ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        return self._decode(self._raw_outputs(X))
+
+    @available_if(_has_proba)
+    def predict_proba(self, X):
+        """Class probabilities (``log_loss``, ``focal`` and ``modified_huber`` only).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        check_is_fitted(self)
+        Z = self._raw_outputs(X)
+        if self.loss == "modified_huber":
+            # scikit-learn's rule: (clip(z, -1, 1) + 1) / 2, normalised one-vs-rest
+            P = (np.clip(Z, -1.0, 1.0) + 1.0) / 2.0
+            if P.shape[1] == 1:
+                return np.hstack([1.0 - P, P])
+            total = P.sum(axis=1, keepdims=True)
+            empty = total[:, 0] == 0
+            P[empty] = 1.0
+            total[empty] = P.shape[1]
+            return P / total
+        if Z.shape[1] == 1:
+            positive = expit(Z)
+            return np.hstack([1.0 - positive, positive])
+        return softmax(Z, axis=1)
+
+    @available_if(_has_proba)
+    def predict_log_proba(self, X):
+        """Logarithm of ``predict_proba``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))

@@ -1,0 +1,127 @@
+"""The linear model as a training problem for the shared driver (``_training.train``).
+
+``LinearState`` holds everything a linear model must keep to continue training
+exactly: the raw parameter vector, the optimizer moments, the L1 bookkeeping, the
+averaging sums and the step counters. ``LinearProblem`` binds a state to one call's
+data and exposes the driver's interface around the compiled ``linear_epoch``.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._core import linear
+from .._core.data import as_kernel_matrix
+from .._core.losses import mean_loss
+from .._training import DivergenceError
+
+
+def new_state(n_outputs, n_features, dtype):
+    """Zero parameters and optimizer state for ``n_outputs x n_features`` weights."""
+    n_params = n_outputs * (n_features + 1)
+    return {
+        "params": np.zeros(n_params, dtype=dtype),
+        "moments": np.zeros((2, n_params), dtype=dtype),
+        "l1_applied": np.zeros(n_params, dtype=dtype),
+        "average_sum": np.zeros(n_params, dtype=np.float64),
+        "counters": np.zeros(linear.N_COUNTERS, dtype=np.float64),
+    }
+
+
+def copy_state(state, dtype):
+    """A working copy, so a failed call leaves the estimator's state untouched."""
+    copied = {key: value.copy() for key, value in state.items()}
+    for key in ("params", "moments", "l1_applied"):
+        copied[key] = copied[key].astype(dtype, copy=False)
+    return copied
+
+
+def model_parameters(state, n_outputs):
+    """The parameters that predict: the running average once averaging has started."""
+    n_averaged = state["counters"][linear.C_N_AVERAGED]
+    params = state["params"]
+    if n_averaged > 0:
+        params = (state["average_sum"] / n_averaged).astype(params.dtype)
+    n_weights = params.shape[0] - n_outputs
+    coef = params[:n_weights].reshape(n_outputs, -1)
+    return coef, params[n_weights:]
+
+
+class LinearProblem:
+    """One call's data bound to a linear model's state.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix
+        Training input (all rows; ``rows`` selects the ones to train on).
+    Y : ndarray of shape (n_samples, n_outputs)
+        Encoded targets, float64.
+    sample_weight : ndarray of shape (n_samples,)
+    rows : ndarray of int or None
+        Training rows (the rest may be held out for validation); None for all.
+    state : dict
+        See ``new_state``; updated in place.
+    ints, floats : ndarray
+        Packed kernel settings (``linear.I_*``, ``linear.F_*``).
+    validation : tuple or None
+        ``(X_val, Y_val, sample_weight_val, score)`` where ``score(Z)`` turns raw
+        validation outputs into the estimator's score.
+    """
+
+    def __init__(self, X, Y, sample_weight, rows, state, ints, floats, validation=None):
+        self.X = as_kernel_matrix(X)
+        self.Y = Y
+        self.sample_weight = sample_weight
+        self.rows = rows
+        self.state = state
+        self.ints = ints
+        self.floats = floats
+        self.validation = validation
+        self.n_outputs = int(ints[linear.I_N_OUTPUTS])
+        self.n_samples = Y.shape[0] if rows is None else rows.shape[0]
+
+    def n_steps(self, n_rows):
+        batch_size = int(self.ints[linear.I_BATCH_SIZE])
+        return -(-n_rows // batch_size)
+
+    def steps_done(self):
+        return int(self.state["counters"][linear.C_STEPS])
+
+    def run_epoch(self, order, rates):
+        if self.rows is not None:
+            order = self.rows[order]
+        s = self.state
+        packed = (s["params"], s["moments"], s["l1_applied"], s["average_sum"], s["counters"])
+        loss_sum, weight_sum, status = linear.linear_epoch(
+            self.X, self.Y, self.sample_weight, order, rates, packed, self.ints, self.floats
+        )
+        if status != linear.OK:
+            raise DivergenceError("the training loss became infinite or NaN.")
+        if not np.isfinite(s["params"]).all():
+            raise DivergenceError("the parameters became infinite or NaN.")
+        return loss_sum / weight_sum if weight_sum > 0 else 0.0
+
+    def raw_outputs(self, X):
+        coef, intercept = model_parameters(self.state, self.n_outputs)
+        Z = X @ coef.T if not sp.issparse(X) else np.asarray(X @ coef.T)
+        return np.asarray(Z + intercept, dtype=np.float64)
+
+    def validate(self):
+        if self.validation is None:
+            return {}
+        X_val, Y_val, weight_val, score = self.validation
+        Z = self.raw_outputs(X_val)
+        code = int(self.ints[linear.I_LOSS])
+        param = float(self.floats[linear.F_LOSS_PARAM])
+        return {
+            "val_loss": float(mean_loss(code, Z, Y_val, weight_val, param)),
+            "val_score": float(score(Z)),
+        }
+
+    def snapshot(self):
+        coef, intercept = model_parameters(self.state, self.n_outputs)
+        return np.concatenate([coef.ravel(), intercept])
+
+    def restore(self, snapshot):
+        """Continue from ``snapshot``: raw parameters and running average both equal it."""
+        self.state["params"][:] = snapshot
+        self.state["average_sum"][:] = snapshot * self.state["counters"][linear.C_N_AVERAGED]

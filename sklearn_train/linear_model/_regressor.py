@@ -1,0 +1,354 @@
+"""LinearRegressor: linear regression trained by the shared gradient core."""
+
+from numbers import Real
+
+import numpy as np
+from sklearn.base import RegressorMixin
+from sklearn.metrics import r2_score
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from .._core import losses
+from ._base import BaseLinear
+
+_LOSSES = {
+    "squared_error": losses.SQUARED,
+    "huber": losses.HUBER,
+    "epsilon_insensitive": losses.EPSILON_INSENSITIVE,
+    "squared_epsilon_insensitive": losses.SQUARED_EPSILON_INSENSITIVE,
+    "quantile": losses.QUANTILE,
+    "poisson": losses.POISSON,
+    "gamma": losses.GAMMA,
+    "tweedie": losses.TWEEDIE,
+}
+_LOG_LINK = ("poisson", "gamma", "tweedie")
+# Smallest mean used to place a log-link intercept (all-zero targets give log(0)).
+_MIN_MEAN = 1e-10
+
+
+def _weighted_quantile(values, weights, q):
+    """Smallest value whose cumulative weight share reaches ``q``."""
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    position = np.searchsorted(cumulative, q * cumulative[-1])
+    return values[order][min(position, values.shape[0] - 1)]
+
+
+class LinearRegressor(RegressorMixin, BaseLinear):
+    """Linear regression trained by mini-batch gradient descent.
+
+    A drop-in for scikit-learn's ``SGDRegressor`` (same parameter names and meanings
+    where the concept is the same) that also fits several targets at once, robust and
+    quantile losses, and Poisson, Gamma and Tweedie regression with a log link, with
+    the optimizers, schedules, early stopping and ``history_`` of the shared core.
+
+    Parameters
+    ----------
+    loss : {"squared_error", "huber", "epsilon_insensitive", \
+"squared_epsilon_insensitive", "quantile", "poisson", "gamma", "tweedie"}, \
+default="squared_error"
+        ``squared_error`` is least squares (half squared error); ``huber`` switches to
+        absolute error beyond ``epsilon``; the ``epsilon_insensitive`` losses ignore
+        errors below ``epsilon`` (linear SVR); ``quantile`` is the pinball loss at
+        level ``quantile``; ``poisson``, ``gamma`` and ``tweedie`` (with ``power``)
+        are half deviances of generalised linear models with a log link: the model
+        predicts ``exp(X @ coef_ + intercept_)``.
+    optimizer : {"adam", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", \
+"adamw"}, default="adam"
+        Update rule. With sparse input, ``"sgd"`` touches only the features present
+        in each mini-batch (cost O(nnz)); the others update every weight each step.
+    learning_rate : {"constant", "optimal", "invscaling", "adaptive", "cosine", \
+"exponential"}, default="constant"
+        Schedule of the step size (see ``LinearClassifier``).
+    eta0 : float, default=0.01
+        Initial learning rate.
+    power_t : float, default=0.5
+        Exponent of the ``invscaling`` schedule.
+    lr_decay : float, default=0.9
+        Factor per epoch of the ``exponential`` schedule.
+    warmup : float, default=0.0
+        Epochs over which the rate ramps linearly up from near zero.
+    alpha : float, default=1e-4
+        Regularisation strength; for ``adamw`` it is the decoupled weight decay.
+    penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
+        Regularisation of the weights (never the intercept).
+    l1_ratio : float, default=0.15
+        Share of L1 in ``elasticnet``.
+    momentum : float, default=0.9
+        Momentum of ``momentum`` and ``nesterov``.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Moment decays of ``adam`` / ``adamw``; ``beta_2`` is also RMSProp's decay.
+    batch_size : int, default=32
+        Rows per optimizer step; 1 gives classic per-sample SGD.
+    max_iter : int, default=100
+        Maximum number of epochs.
+    tol : float or None, default=1e-3
+        Stop when the training loss (or the validation R^2 under early stopping) has
+        not improved by ``tol`` for ``n_iter_no_change`` epochs; None disables it.
+    n_iter_no_change : int, default=5
+        Patience of the ``tol`` rule and of the ``adaptive`` schedule.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` (or use ``X_val`` / ``y_val``), stop on its
+        R^2 and restore the best epoch's parameters.
+    validation_fraction : float, default=0.1
+        Share of the training data held out under ``early_stopping``.
+    average : bool or int, default=False
+        Averaged SGD; an integer starts averaging after that many samples.
+    fit_intercept : bool, default=True
+        Learn an intercept per target. It starts at the (weighted) target mean, the
+        ``quantile`` of the targets, or the log of the mean for log-link losses.
+    warm_start : bool, default=False
+        Continue from the previous fit: parameters, optimizer state and counters.
+    shuffle : bool, default=True
+        Visit rows in a new random order each epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the shuffling and of the validation split.
+    verbose : int, default=0
+        1 or more shows a progress bar over epochs.
+    epsilon : float, default=0.1
+        Width of the ``huber`` and ``epsilon_insensitive`` losses.
+    quantile : float, default=0.5
+        Level of the ``quantile`` loss (0.5: median regression).
+    power : float, default=1.5
+        Tweedie power: 0 normal, 1 Poisson, between 1 and 2 compound Poisson-Gamma,
+        2 Gamma, 3 inverse Gaussian (values in (0, 1) do not exist).
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+    intercept_ : ndarray of shape (1,) or (n_targets,)
+    n_iter_ : int
+    t_ : int
+        Optimizer steps (mini-batches) taken since the model was created.
+    history_ : list of dict
+        One row per epoch (see ``LinearClassifier``); ``val_score`` is R^2.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+
+    See Also
+    --------
+    LinearClassifier : The same training for classification.
+    sklearn.linear_model.SGDRegressor : scikit-learn's per-sample SGD.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_train import LinearRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = make_pipeline(StandardScaler(), LinearRegressor(random_state=0))
+    >>> reg.fit(X, y).score(X, y) > 0.5
+    True
+    >>> median = LinearRegressor(loss="quantile", quantile=0.5, random_state=0)
+    >>> median.fit(X, y).predict(X[:2]).shape
+    (2,)
+    """
+
+    _is_regressor = True
+
+    _parameter_constraints = {
+        **BaseLinear._parameter_constraints,
+        "loss": [StrOptions(set(_LOSSES))],
+        "epsilon": [Interval(Real, 0, None, closed="left")],
+        "quantile": [Interval(Real, 0, 1, closed="neither")],
+        "power": [Interval(Real, None, 0, closed="right"), Interval(Real, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        *,
+        optimizer="adam",
+        learning_rate="constant",
+        eta0=0.01,
+        power_t=0.5,
+        lr_decay=0.9,
+        warmup=0.0,
+        alpha=1e-4,
+        penalty="l2",
+        l1_ratio=0.15,
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        batch_size=32,
+        max_iter=100,
+        tol=1e-3,
+        n_iter_no_change=5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        average=False,
+        fit_intercept=True,
+        warm_start=False,
+        shuffle=True,
+        random_state=None,
+        verbose=0,
+        epsilon=0.1,
+        quantile=0.5,
+        power=1.5,
+    ):
+        self.loss = loss
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.lr_decay = lr_decay
+        self.warmup = warmup
+        self.alpha = alpha
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.average = average
+        self.fit_intercept = fit_intercept
+        self.warm_start = warm_start
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.verbose = verbose
+        self.epsilon = epsilon
+        self.quantile = quantile
+        self.power = power
+
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None, *,
+            X_val=None, y_val=None, sample_weight_val=None):
+        """Train for up to ``max_iter`` epochs.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 trains in float32.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets; non-negative for ``poisson``, positive for ``gamma``.
+        coef_init : ndarray of shape (n_features,) or (n_targets, n_features), optional
+        intercept_init : ndarray of shape (1,) or (n_targets,), optional
+        sample_weight : array-like of shape (n_samples,), optional
+        X_val, y_val : array-like, optional
+            Validation data, scored every epoch into ``history_``; used for early
+            stopping instead of a held-out fraction when ``early_stopping=True``.
+        sample_weight_val : array-like of shape (n_val_samples,), optional
+
+        Returns
+        -------
+        self : LinearRegressor
+        """
+        self._validate_params()
+        return self._fit_common(
+            X, y, sample_weight=sample_weight, classes=None, incremental=False,
+            coef_init=coef_init, intercept_init=intercept_init, X_val=X_val,
+            y_val=y_val, sample_weight_val=sample_weight_val,
+        )
+
+    def partial_fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
+                    sample_weight_val=None):
+        """Train one epoch over ``(X, y)``, continuing from the current state.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), optional
+        X_val, y_val, sample_weight_val : array-like, optional
+            Validation data scored into this call's ``history_`` row.
+
+        Returns
+        -------
+        self : LinearRegressor
+        """
+        if not hasattr(self, "_state"):
+            self._validate_params()
+        return self._fit_common(
+            X, y, sample_weight=sample_weight, classes=None, incremental=True,
+            X_val=X_val, y_val=y_val, sample_weight_val=sample_weight_val,
+        )
+
+    # -- hooks ---------------------------------------------------------------------
+
+    def _encode_targets(self, y, classes, first_call):
+        y = np.asarray(y, dtype=np.float64)
+        if first_call:
+            self._single_target = y.ndim == 1
+        elif (y.ndim == 1) != self._single_target:
+            raise ValueError(
+                "y must have the same number of dimensions as in the first fit: "
+                f"{'1' if self._single_target else '2'}-D."
+            )
+        self._check_target_domain(y)
+        Y = y.reshape(y.shape[0], -1)
+        return np.ascontiguousarray(Y), np.ones(y.shape[0])
+
+    def _check_target_domain(self, y):
+        power = {"poisson": 1.0, "gamma": 2.0}.get(self.loss, self.power)
+        if self.loss not in _LOG_LINK:
+            return
+        if power >= 2 and np.any(y <= 0):
+            raise ValueError(
+                f"loss={self.loss!r} (power={power:g}) needs strictly positive y; "
+                f"the smallest value is {y.min():g}."
+            )
+        if 1 <= power < 2 and np.any(y < 0):
+            raise ValueError(
+                f"loss={self.loss!r} (power={power:g}) needs non-negative y; the "
+                f"smallest value is {y.min():g}."
+            )
+
+    def _loss_code(self):
+        return _LOSSES[self.loss]
+
+    def _loss_param(self):
+        if self.loss == "quantile":
+            return float(self.quantile)
+        if self.loss == "tweedie":
+            return float(self.power)
+        return float(self.epsilon)
+
+    def _initial_intercept(self, Y, sample_weight):
+        if sample_weight.sum() <= 0:
+            return np.zeros(Y.shape[1])
+        if self.loss == "quantile":
+            return np.array(
+                [_weighted_quantile(Y[:, k], sample_weight, self.quantile)
+                 for k in range(Y.shape[1])]
+            )
+        mean = np.average(Y, axis=0, weights=sample_weight)
+        if self.loss in _LOG_LINK:
+            return np.log(np.maximum(mean, _MIN_MEAN))
+        return mean
+
+    def _score_outputs(self, Z, y, sample_weight):
+        return r2_score(y, self._inverse_link(Z, y.ndim == 1), sample_weight=sample_weight)
+
+    def _set_coef(self, coef, intercept):
+        super()._set_coef(coef, intercept)
+        if self._single_target:
+            self.coef_ = self.coef_.ravel()
+
+    # -- prediction ----------------------------------------------------------------
+
+    def _inverse_link(self, Z, single):
+        predictions = np.exp(Z) if self.loss in _LOG_LINK else Z
+        return predictions[:, 0] if single else predictions
+
+    def predict(self, X):
+        """Predicted targets (the mean under a log link: ``exp`` of the linear part).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
+        return self._inverse_link(self._raw_outputs(X), self._single_target)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.positive_only = self.loss in _LOG_LINK
+        return tags
