@@ -4,31 +4,29 @@ Parameters are one flat vector: the weights ``W`` (``n_outputs x n_features``, r
 so ``coef_`` is a reshape) followed by the ``n_outputs`` intercepts. Penalties act on the
 weights only: the prefix ``params[:n_outputs * n_features]``.
 
-Per mini-batch the kernel computes the raw outputs ``z = W x + b`` of each row, the
-loss derivative, accumulates the gradient, then lets the optimizer move the touched
-coordinates. For sparse input trained with plain SGD, "touched" is only the features
-the batch uses, which keeps a step O(nnz):
+Per mini-batch the kernel computes the raw outputs ``z = W x + b`` of each row and the
+loss derivative, accumulates the gradient, then takes one optimizer step over all
+parameters (``optimizers.apply``). Sparse input trained with plain SGD is the one
+exception ("lazy" steps): a step touches only the features its batch uses, so it costs
+O(nnz) rather than O(n_features):
 
-* L2 decay of every weight is a single multiplication of a shared ``scale``
-  (weights are ``scale * params``), folded back before the kernel returns;
-* L1 is the cumulative penalty of ``penalties.l1_clip``, applied when a weight is used;
-* averaging (ASGD) adds ``params[p] * (sum of scales since p was last flushed)``.
+* L2 decay of every weight is one multiplication of a shared ``scale`` (the weights
+  are ``scale * params``), folded back into ``params`` before the kernel returns;
+* L1 is the cumulative penalty of ``penalties.l1_clip``, caught up when a weight is used;
+* averaging adds ``params[p] * (sum of scales since p was last flushed)``.
 
-Every other case sweeps all coordinates each step, so results do not depend on the
-layout. Settings arrive packed in an integer and a float array (indices below).
+Settings arrive packed in an integer and a float array (indices below).
 """
 
 import math
 
 import numpy as np
-from numba import njit
 
+from ._jit import kernel
 from .data import mark_row, n_cols, prefetch_row, row_axpy, row_dot
 from .losses import loss_grad
-from .optimizers import ADAMW, N_STEP, SGD, begin_step, update
+from .optimizers import ADAMW, N_STEP, apply, begin_step
 from .penalties import l1_clip
-
-FASTMATH = {"reassoc", "contract", "nsz", "arcp"}  # not nnan/ninf: isfinite must work
 
 # integer settings
 I_LOSS = 0
@@ -59,11 +57,11 @@ DIVERGED = 1
 
 # Rows to prefetch ahead of the one being used: hides memory latency of shuffled access.
 _AHEAD = 3
-# Below this, fold the shared L2 scale into the weights to keep precision.
+# Below this, fold the shared L2 scale of lazy steps into the weights to keep precision.
 _MIN_SCALE = 1e-9
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@kernel
 def linear_epoch(X, Y, sample_weight, order, rates, state, ints, floats):
     """Train one epoch over the rows ``order`` of ``X`` in that order.
 
@@ -93,20 +91,18 @@ def linear_epoch(X, Y, sample_weight, order, rates, state, ints, floats):
         ``OK``, or ``DIVERGED`` when a batch loss was not finite (training stopped there).
     """
     params, moments, l1_applied, average_sum, counters = state
-    loss_code = ints[I_LOSS]
     optimizer = ints[I_OPTIMIZER]
     batch_size = ints[I_BATCH_SIZE]
     n_out = ints[I_N_OUTPUTS]
-    fit_intercept = ints[I_FIT_INTERCEPT] == 1
     lazy = ints[I_LAZY] == 1
     average_start = ints[I_AVERAGE_START]
-    loss_param = floats[F_LOSS_PARAM]
     l1 = floats[F_L1]
     l2 = floats[F_L2]
     hyper = floats[N_FLOATS:]
 
     n_features = n_cols(X)
     n_weights = n_out * n_features
+    n_bias_end = n_weights + (n_out if ints[I_FIT_INTERCEPT] == 1 else 0)
     n_rows = order.shape[0]
 
     grad = np.zeros_like(params)
@@ -115,103 +111,147 @@ def linear_epoch(X, Y, sample_weight, order, rates, state, ints, floats):
     step = np.zeros(N_STEP)
     marked = np.zeros(n_features if lazy else 0, dtype=np.bool_)
     active = np.empty(n_features if lazy else 0, dtype=np.int64)
-    flushed_at = np.zeros(n_weights if average_start >= 0 else 0)
-    scale = 1.0  # the true weights are scale * params[:n_weights] (plain SGD only)
-    scale_sum = 0.0  # sum of `scale` over the averaged steps of this call
+    flushed_at = np.zeros(n_weights if lazy and average_start >= 0 else 0)
+    lazy_scale = np.array([1.0, 0.0])  # [scale, its sum over averaged steps]: lazy only
 
     loss_sum = 0.0
     weight_sum = 0.0
     status = OK
     for start in range(0, n_rows, batch_size):
         stop = min(start + batch_size, n_rows)
-        batch = start // batch_size
-        lr = rates[batch] if rates.shape[0] > 1 else rates[0]
-        n_active = n_features
+        n_active = 0
         if lazy:
-            n_active = 0
             for pos in range(start, stop):
                 n_active = mark_row(X, order[pos], marked, active, n_active)
-            if l1 > 0.0:
-                # catch up on shrinkage the batch's weights missed while unused
-                for a in range(n_active):
-                    for k in range(n_out):
-                        p = k * n_features + active[a]
-                        _flush_average(params, p, average_sum, flushed_at, scale_sum)
-                        l1_clip(params, p, scale, counters[C_L1_TOTAL], l1_applied)
-
-        batch_loss = 0.0
-        for pos in range(start, stop):
-            if pos + _AHEAD < n_rows:
-                prefetch_row(X, order[pos + _AHEAD])
-            i = order[pos]
-            for k in range(n_out):
-                z[k] = scale * row_dot(X, i, params, k * n_features) + params[n_weights + k]
-            weight = sample_weight[i]
-            batch_loss += weight * loss_grad(loss_code, z, Y[i], dz, loss_param)
-            weight_sum += weight
-            for k in range(n_out):
-                coef = weight * dz[k]
-                if coef != 0.0:
-                    row_axpy(X, i, coef, grad, k * n_features)
-                    grad[n_weights + k] += coef
+            _catch_up(params, active, n_active, n_features, n_out, l1, counters,
+                      l1_applied, average_sum, flushed_at, lazy_scale)
+        batch_loss, batch_weight = _accumulate(
+            X, Y, sample_weight, order, start, stop, params, grad, z, dz, ints, floats,
+            lazy_scale[0],
+        )
         if not math.isfinite(batch_loss):
             status = DIVERGED
             break
         loss_sum += batch_loss
+        weight_sum += batch_weight
 
-        t = counters[C_STEPS] + 1.0
-        begin_step(optimizer, lr, t, hyper, step)
-        averaging = average_start >= 0 and counters[C_SEEN] + (stop - start) >= average_start
+        lr = rates[start // batch_size] if rates.shape[0] > 1 else rates[0]
+        counters[C_STEPS] += 1.0
+        begin_step(optimizer, lr, counters[C_STEPS], hyper, step)
         inv_batch = 1.0 / (stop - start)
-        decay = 1.0 - lr * l2
-        if optimizer == SGD and l2 > 0.0:
-            scale *= decay
         counters[C_L1_TOTAL] += lr * l1
-        l1_total = counters[C_L1_TOTAL]
-        for a in range(n_active):
-            j = active[a] if lazy else a
-            for k in range(n_out):
-                p = k * n_features + j
-                g = grad[p] * inv_batch
-                grad[p] = 0.0
-                _flush_average(params, p, average_sum, flushed_at, scale_sum)
-                if optimizer == SGD:
-                    g /= scale
-                elif optimizer == ADAMW:
-                    params[p] *= decay
-                else:
-                    g += l2 * params[p]
-                update(optimizer, params, p, g, moments, hyper, step)
-                if l1 > 0.0:
-                    l1_clip(params, p, scale, l1_total, l1_applied)
-            if lazy:
-                marked[j] = False
-        for k in range(n_out):
-            p = n_weights + k
-            if fit_intercept:
-                update(optimizer, params, p, grad[p] * inv_batch, moments, hyper, step)
-            grad[p] = 0.0
-            if averaging:
-                average_sum[p] += params[p]
-        if averaging:
-            scale_sum += scale
-            counters[C_N_AVERAGED] += 1.0
-        if scale < _MIN_SCALE:
-            _fold_scale(params, n_weights, scale, average_sum, flushed_at, scale_sum)
-            scale_sum = 0.0
-            scale = 1.0
-        counters[C_STEPS] = t
-        counters[C_SEEN] += stop - start
+        if lazy:
+            _lazy_sgd_step(params, grad, active, n_active, marked, n_features, n_out,
+                           lr * inv_batch, 1.0 - lr * l2, l1, counters, l1_applied,
+                           average_sum, flushed_at, lazy_scale)
+        else:
+            _weight_gradient(optimizer, params, grad, n_weights, inv_batch, l2, lr)
+            apply(optimizer, params, grad, moments, hyper, step, 0, n_weights)
+            if l1 > 0.0:
+                for p in range(n_weights):
+                    l1_clip(params, p, 1.0, counters[C_L1_TOTAL], l1_applied)
+        for p in range(n_weights, params.shape[0]):
+            grad[p] *= inv_batch
+        apply(optimizer, params, grad, moments, hyper, step, n_weights, n_bias_end)
+        grad[n_bias_end:] = 0.0
 
-    if lazy and l1 > 0.0:
-        # leave every weight as a dense run would: all pending shrinkage applied
-        for p in range(n_weights):
-            l1_clip(params, p, scale, counters[C_L1_TOTAL], l1_applied)
-    _fold_scale(params, n_weights, scale, average_sum, flushed_at, scale_sum)
+        counters[C_SEEN] += stop - start
+        if average_start >= 0 and counters[C_SEEN] >= average_start:
+            counters[C_N_AVERAGED] += 1.0
+            first = n_weights if lazy else 0  # lazy weights are averaged by flushing
+            for p in range(first, params.shape[0]):
+                average_sum[p] += params[p]
+            lazy_scale[1] += lazy_scale[0]
+        if lazy and lazy_scale[0] < _MIN_SCALE:
+            _fold_scale(params, n_weights, average_sum, flushed_at, lazy_scale)
+
+    if lazy:
+        if l1 > 0.0:
+            # leave every weight as a dense run would: all pending shrinkage applied
+            for p in range(n_weights):
+                l1_clip(params, p, lazy_scale[0], counters[C_L1_TOTAL], l1_applied)
+        _fold_scale(params, n_weights, average_sum, flushed_at, lazy_scale)
     return loss_sum, weight_sum, status
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+@kernel
+def _accumulate(X, Y, sample_weight, order, start, stop, params, grad, z, dz, ints,
+                floats, scale):
+    """Forward and backward pass of one mini-batch: add its gradient sum to ``grad``.
+
+    Returns the batch's weighted loss sum and weight sum.
+    """
+    loss_code = ints[I_LOSS]
+    n_out = ints[I_N_OUTPUTS]
+    loss_param = floats[F_LOSS_PARAM]
+    n_features = n_cols(X)
+    n_weights = n_out * n_features
+    n_rows = order.shape[0]
+    batch_loss = 0.0
+    batch_weight = 0.0
+    for pos in range(start, stop):
+        if pos + _AHEAD < n_rows:
+            prefetch_row(X, order[pos + _AHEAD])
+        i = order[pos]
+        for k in range(n_out):
+            z[k] = scale * row_dot(X, i, params, k * n_features) + params[n_weights + k]
+        weight = sample_weight[i]
+        batch_loss += weight * loss_grad(loss_code, z, Y, i, dz, loss_param)
+        batch_weight += weight
+        for k in range(n_out):
+            coef = weight * dz[k]
+            if coef != 0.0:
+                row_axpy(X, i, coef, grad, k * n_features)
+                grad[n_weights + k] += coef
+    return batch_loss, batch_weight
+
+
+@kernel
+def _weight_gradient(optimizer, params, grad, n_weights, inv_batch, l2, lr):
+    """Turn the summed weight gradient into the mean plus the L2 term.
+
+    AdamW decays the weights here instead (decoupled weight decay).
+    """
+    if optimizer == ADAMW:
+        decay = 1.0 - lr * l2
+        for p in range(n_weights):
+            params[p] *= decay
+            grad[p] *= inv_batch
+    else:
+        for p in range(n_weights):
+            grad[p] = grad[p] * inv_batch + l2 * params[p]
+
+
+@kernel
+def _catch_up(params, active, n_active, n_features, n_out, l1, counters, l1_applied,
+              average_sum, flushed_at, lazy_scale):
+    """Before a lazy step: flush averages and apply the L1 shrinkage weights missed."""
+    for a in range(n_active):
+        for k in range(n_out):
+            p = k * n_features + active[a]
+            _flush_average(params, p, average_sum, flushed_at, lazy_scale[1])
+            if l1 > 0.0:
+                l1_clip(params, p, lazy_scale[0], counters[C_L1_TOTAL], l1_applied)
+
+
+@kernel
+def _lazy_sgd_step(params, grad, active, n_active, marked, n_features, n_out, rate, decay,
+                   l1, counters, l1_applied, average_sum, flushed_at, lazy_scale):
+    """Plain SGD step over the active weights; L2 decay goes into the shared scale."""
+    lazy_scale[0] *= decay
+    rate = rate / lazy_scale[0]
+    for a in range(n_active):
+        j = active[a]
+        marked[j] = False
+        for k in range(n_out):
+            p = k * n_features + j
+            params[p] -= rate * grad[p]
+            grad[p] = 0.0
+            if l1 > 0.0:
+                l1_clip(params, p, lazy_scale[0], counters[C_L1_TOTAL], l1_applied)
+
+
+@kernel
 def _flush_average(params, p, average_sum, flushed_at, scale_sum):
     """Add weight ``p``'s unchanged value over the averaged steps since its last flush."""
     if flushed_at.shape[0] > 0:
@@ -219,12 +259,15 @@ def _flush_average(params, p, average_sum, flushed_at, scale_sum):
         flushed_at[p] = scale_sum
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _fold_scale(params, n_weights, scale, average_sum, flushed_at, scale_sum):
-    """Bring the averages up to date, then make ``params`` the true weights."""
+@kernel
+def _fold_scale(params, n_weights, average_sum, flushed_at, lazy_scale):
+    """Bring lazy averages up to date, then make ``params`` the true weights."""
     for p in range(n_weights if flushed_at.shape[0] > 0 else 0):
-        _flush_average(params, p, average_sum, flushed_at, scale_sum)
+        _flush_average(params, p, average_sum, flushed_at, lazy_scale[1])
         flushed_at[p] = 0.0
+    scale = lazy_scale[0]
     if scale != 1.0:
         for p in range(n_weights):
             params[p] *= scale
+    lazy_scale[0] = 1.0
+    lazy_scale[1] = 0.0

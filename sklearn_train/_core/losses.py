@@ -3,9 +3,10 @@
 Every loss is selected by a small integer code so that one compiled kernel serves
 all of them (passing functions to Numba kernels would defeat the on-disk cache).
 
-``loss_grad(code, z, y, dz, param)`` takes one sample's raw outputs ``z`` (length K),
-its encoded target ``y`` (length K), writes d(loss)/dz into ``dz`` and returns the
-loss value. Target encodings:
+``loss_grad(code, z, Y, i, dz, param)`` takes one sample's raw outputs ``z`` (length K)
+and its encoded target, row ``i`` of ``Y`` (row index rather than a row view: views
+cost reference counting in the hot loop), writes d(loss)/dz into ``dz`` and returns
+the loss value. Target encodings:
 
 * margin losses (hinge ... binary focal): ``y`` in {-1, +1}, one column per
   one-vs-rest output;
@@ -19,7 +20,9 @@ epsilon-insensitive ``epsilon``, the ``quantile`` level, or the Tweedie ``power`
 
 import math
 
-from numba import njit
+import numpy as np
+
+from ._jit import kernel
 
 HINGE = 0
 SQUARED_HINGE = 1
@@ -43,7 +46,7 @@ SOFTMAX_LOSSES = (SOFTMAX_LOG, SOFTMAX_FOCAL)
 LOG_LINK_LOSSES = (POISSON, GAMMA, TWEEDIE)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _log1pexp(x):
     """log(1 + exp(x)) without overflow."""
     if x > 0.0:
@@ -51,7 +54,7 @@ def _log1pexp(x):
     return math.log1p(math.exp(x))
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _sigmoid(x):
     if x >= 0.0:
         return 1.0 / (1.0 + math.exp(-x))
@@ -59,7 +62,7 @@ def _sigmoid(x):
     return e / (1.0 + e)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _margin(code, m, gamma):
     """Loss and d(loss)/dm for a margin m = y * z with y in {-1, +1}."""
     if code == HINGE:
@@ -91,8 +94,8 @@ def _margin(code, m, gamma):
     return -q_gamma * log_p, q_gamma * (gamma * p * log_p - q)
 
 
-@njit(cache=True, nogil=True)
-def _softmax(code, z, y, dz, gamma):
+@kernel
+def _softmax(code, z, Y, i, dz, gamma):
     """Multinomial log loss or focal loss; fills dz, returns the loss."""
     n_classes = z.shape[0]
     z_max = z[0]
@@ -108,13 +111,13 @@ def _softmax(code, z, y, dz, gamma):
     if code == SOFTMAX_LOG:
         loss = 0.0
         for k in range(n_classes):
-            loss += y[k] * (log_total - z[k])
-            dz[k] -= y[k]
+            loss += Y[i, k] * (log_total - z[k])
+            dz[k] -= Y[i, k]
         return loss
     # SOFTMAX_FOCAL: the true class is the one with the largest target weight.
     c = 0
     for k in range(1, n_classes):
-        if y[k] > y[c]:
+        if Y[i, k] > Y[i, c]:
             c = k
     log_pc = z[c] - log_total
     p_c = dz[c]
@@ -134,7 +137,7 @@ def _softmax(code, z, y, dz, gamma):
     return -q_gamma * log_pc
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _regression(code, z, y, param):
     """Loss and d(loss)/dz for one output of a regression loss."""
     if code == SQUARED:
@@ -168,20 +171,20 @@ def _regression(code, z, y, param):
     return _tweedie(z, y, param)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _poisson(z, y):
     mu = math.exp(z)
     const = y * math.log(y) - y if y > 0.0 else 0.0
     return mu - y * z + const, mu - y
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _gamma(z, y):
     ratio = y * math.exp(-z)
     return ratio + z - math.log(y) - 1.0, 1.0 - ratio
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _tweedie(z, y, p):
     """Tweedie half deviance for a power p other than 1 and 2."""
     a = math.exp(z * (1.0 - p))
@@ -193,34 +196,37 @@ def _tweedie(z, y, p):
     return loss, -y * a + b
 
 
-@njit(cache=True, nogil=True)
-def loss_grad(code, z, y, dz, param):
-    """Loss of one sample; writes d(loss)/dz into ``dz`` (see the module docstring)."""
+@kernel
+def loss_grad(code, z, Y, i, dz, param):
+    """Loss of sample ``i``; writes d(loss)/dz into ``dz`` (see the module docstring)."""
     if code >= SOFTMAX_LOG and code <= SOFTMAX_FOCAL:
-        return _softmax(code, z, y, dz, param)
+        return _softmax(code, z, Y, i, dz, param)
     loss = 0.0
     if code < SOFTMAX_LOG:
         for k in range(z.shape[0]):
-            value, d_margin = _margin(code, y[k] * z[k], param)
+            value, d_margin = _margin(code, Y[i, k] * z[k], param)
             loss += value
-            dz[k] = d_margin * y[k]
+            dz[k] = d_margin * Y[i, k]
         return loss
     for k in range(z.shape[0]):
-        value, d_z = _regression(code, z[k], y[k], param)
+        value, d_z = _regression(code, z[k], Y[i, k], param)
         loss += value
         dz[k] = d_z
     return loss
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def mean_loss(code, Z, Y, sample_weight, param):
     """Weighted mean loss over rows of raw outputs ``Z`` against targets ``Y``."""
-    n, k = Z.shape
-    dz = Z[0].copy() if n > 0 else Z.ravel().copy()
+    n, n_outputs = Z.shape
+    z = np.empty(n_outputs)
+    dz = np.empty(n_outputs)
     total = 0.0
     weight = 0.0
     for i in range(n):
-        total += sample_weight[i] * loss_grad(code, Z[i], Y[i], dz, param)
+        for k in range(n_outputs):
+            z[k] = Z[i, k]
+        total += sample_weight[i] * loss_grad(code, z, Y, i, dz, param)
         weight += sample_weight[i]
     if weight <= 0.0:
         return 0.0

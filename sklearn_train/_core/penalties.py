@@ -11,7 +11,7 @@ weights exactly zero, and because the pending amount is applied whenever a weigh
 next touched, sparse kernels can skip weights their batch does not use.
 """
 
-from numba import njit
+from ._jit import kernel
 
 
 def penalty_strengths(penalty, alpha, l1_ratio):
@@ -26,7 +26,7 @@ def penalty_strengths(penalty, alpha, l1_ratio):
     return float(alpha * l1_ratio), float(alpha * (1.0 - l1_ratio))
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def l1_clip(params, p, scale, total, applied):
     """Apply weight ``p``'s pending L1 shrinkage; ``params[p] * scale`` is the weight.
 

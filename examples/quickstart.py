@@ -1,0 +1,58 @@
+"""Quickstart: tune a softmax LinearClassifier on the digits data and show its training.
+
+A Pipeline(StandardScaler, LinearClassifier) is tuned by GridSearchCV over the
+optimizer and the regularisation strength alpha (5-fold, both cores), then the best
+model is scored on a held-out test set and its per-epoch training history printed.
+
+Run: python examples/quickstart.py
+"""
+
+import time
+
+from sklearn.datasets import load_digits
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_train import LinearClassifier
+
+
+def main():
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=0
+    )
+    print(f"digits: {X_train.shape[0]} training and {X_test.shape[0]} test images, "
+          f"{X.shape[1]} pixels, 10 classes\n")
+
+    pipeline = Pipeline([
+        ("scale", StandardScaler()),
+        ("clf", LinearClassifier(early_stopping=True, n_iter_no_change=10,
+                                 max_iter=200, random_state=0)),
+    ])
+    grid = {
+        "clf__optimizer": ["sgd", "momentum", "adagrad", "rmsprop", "adam"],
+        "clf__alpha": [1e-4, 1e-3, 1e-2],
+    }
+    search = GridSearchCV(pipeline, grid, cv=5, n_jobs=2)
+    started = time.perf_counter()
+    search.fit(X_train, y_train)
+    print(f"grid search: {len(search.cv_results_['params'])} candidates x 5 folds "
+          f"in {time.perf_counter() - started:.1f} s")
+    print(f"best parameters: {search.best_params_}")
+    print(f"best cross-validated accuracy: {search.best_score_:.4f}")
+    print(f"test accuracy of the refitted best model: {search.score(X_test, y_test):.4f}\n")
+
+    model = search.best_estimator_[-1]
+    print(f"training history of the refitted model ({model.n_iter_} epochs; "
+          "validation = 10% held out, best epoch restored):")
+    print(f"{'epoch':>5} {'train_loss':>10} {'val_loss':>9} {'val_acc':>8} "
+          f"{'lr':>8} {'ms':>6}")
+    for row in model.history_:
+        print(f"{row['epoch']:>5} {row['train_loss']:>10.4f} {row['val_loss']:>9.4f} "
+              f"{row['val_score']:>8.4f} {row['learning_rate']:>8.2g} "
+              f"{row['seconds'] * 1e3:>6.1f}")
+
+
+if __name__ == "__main__":
+    main()
