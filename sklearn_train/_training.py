@@ -67,31 +67,43 @@ def epoch_order(n_rows, shuffle, seed, epoch):
 
 
 def split_validation(n_samples, fraction, stratify, seed):
-    """Indices of a (stratified) train / validation split of ``n_samples`` rows."""
+    """Sorted indices of a train / validation split of ``n_samples`` rows.
+
+    Stratified by the labels ``stratify`` (None for regression). The validation set
+    gets at least one row per class so that small data sets still split; when the
+    classes are too small to stratify, the split falls back to a plain random one
+    with a warning.
+    """
+    n_classes = 1 if stratify is None else np.unique(stratify).shape[0]
+    n_val = max(int(np.ceil(fraction * n_samples)), n_classes)
+    if n_samples - n_val < 1:
+        raise ValueError(
+            f"Cannot hold out a validation set (validation_fraction={fraction}) from "
+            f"{n_samples} sample(s): early stopping needs more data, or pass X_val "
+            "and y_val to fit."
+        )
     indices = np.arange(n_samples)
     try:
         train, val = train_test_split(
-            indices, test_size=fraction, stratify=stratify, random_state=seed
+            indices, test_size=n_val, stratify=stratify, random_state=seed
         )
     except ValueError as exc:
-        raise ValueError(
-            f"Could not hold out validation_fraction={fraction} of {n_samples} samples "
-            f"for early stopping ({exc}). Use more data, a larger validation_fraction, "
-            "or pass X_val and y_val to fit."
-        ) from exc
-    if len(train) == 0 or len(val) == 0:
-        raise ValueError(
-            f"validation_fraction={fraction} leaves an empty training or validation "
-            f"set with {n_samples} samples."
+        warnings.warn(
+            f"The validation split for early stopping is not stratified: {exc}",
+            UserWarning,
         )
+        train, val = train_test_split(indices, test_size=n_val, random_state=seed)
     return np.sort(train), np.sort(val)
 
 
 class _Monitor:
     """scikit-learn's stopping rule: ``n_iter_no_change`` epochs without a ``tol`` gain.
 
-    It watches the validation score (higher is better) under early stopping, else the
-    training loss (lower is better), and remembers the best epoch it saw.
+    It watches the validation loss under early stopping, else the training loss, and
+    remembers the best epoch it saw. (scikit-learn's SGD watches the validation
+    accuracy or R^2 instead; on small validation sets accuracy moves in coarse steps
+    and ties, so it stops on noise. The loss is what training minimises and is
+    smooth; the score is still recorded in ``history_``.)
     """
 
     def __init__(self, settings):
@@ -104,11 +116,11 @@ class _Monitor:
 
     def update(self, row):
         """Record an epoch; return True when it is the best so far."""
-        if self.on_validation:
-            value = row["val_score"]
-        else:
-            value = -row["train_loss"]
-        if value < self.best + self.tol:
+        value = -row["val_loss" if self.on_validation else "train_loss"]
+        # The gain must exceed tol, relative to the loss once the loss is above 1 (as
+        # scipy's L-BFGS-B ``ftol``), so regression losses in squared target units
+        # stop as readily as classification losses.
+        if value < self.best + self.tol * max(1.0, abs(self.best)):
             self.stale += 1
         else:
             self.stale = 0
@@ -155,7 +167,7 @@ def train(problem, settings, progress, max_epochs, *, stop=True):
         for _ in range(max_epochs):
             row = _run_one_epoch(problem, settings, progress)
             history.append(row)
-            if monitor.update(row) and stop and settings.early_stopping:
+            if stop and monitor.update(row) and settings.early_stopping:
                 best = problem.snapshot()
             if bar is not None:
                 bar.update(1)

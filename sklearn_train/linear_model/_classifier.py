@@ -90,16 +90,18 @@ class LinearClassifier(ClassifierMixin, BaseLinear):
         Rows per optimizer step; 1 gives classic per-sample SGD.
     max_iter : int, default=100
         Maximum number of epochs (passes over the training data).
-    tol : float or None, default=1e-3
-        Stop when the monitored quantity (training loss, or validation score under
-        early stopping) has not improved by ``tol`` for ``n_iter_no_change`` epochs.
-        None disables this stop.
+    tol : float or None, default=1e-4
+        Stop when the monitored loss (the training loss, or the validation loss under
+        early stopping) has not improved by ``tol * max(1, loss)`` for
+        ``n_iter_no_change`` consecutive epochs. None disables this stop.
     n_iter_no_change : int, default=5
         Patience of the ``tol`` rule and of the ``adaptive`` schedule.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data (stratified), or use ``X_val`` /
-        ``y_val`` given to ``fit``, stop on its accuracy, and restore the parameters
-        of the best epoch.
+        ``y_val`` given to ``fit``, stop when its loss stops improving, and restore
+        the parameters of the best epoch. (scikit-learn's SGD stops on validation
+        accuracy, which moves in coarse steps on small validation sets; the accuracy
+        is recorded in ``history_`` as ``val_score``.)
     validation_fraction : float, default=0.1
         Share of the training data held out under ``early_stopping``.
     class_weight : dict, "balanced" or None, default=None
@@ -184,7 +186,7 @@ class LinearClassifier(ClassifierMixin, BaseLinear):
         beta_2=0.999,
         batch_size=32,
         max_iter=100,
-        tol=1e-3,
+        tol=1e-4,
         n_iter_no_change=5,
         early_stopping=False,
         validation_fraction=0.1,

@@ -7,7 +7,6 @@ data and exposes the driver's interface around the compiled ``linear_epoch``.
 """
 
 import numpy as np
-import scipy.sparse as sp
 
 from .._core import linear
 from .._core.data import as_kernel_matrix
@@ -68,6 +67,7 @@ class LinearProblem:
     """
 
     def __init__(self, X, Y, sample_weight, rows, state, ints, floats, validation=None):
+        self.X_input = X
         self.X = as_kernel_matrix(X)
         self.Y = Y
         self.sample_weight = sample_weight
@@ -98,23 +98,33 @@ class LinearProblem:
             raise DivergenceError("the training loss became infinite or NaN.")
         if not np.isfinite(s["params"]).all():
             raise DivergenceError("the parameters became infinite or NaN.")
+        if s["counters"][linear.C_N_AVERAGED] > 0:
+            # The averaged parameters predict, and they converge more slowly than the
+            # iterates the epoch's running loss saw: report (and stop on) their loss.
+            return self._loss(self.X_input, self.Y, self.sample_weight, self.rows)
         return loss_sum / weight_sum if weight_sum > 0 else 0.0
+
+    def _loss(self, X, Y, sample_weight, rows=None):
+        """Weighted mean loss of the predicting parameters on ``X[rows]``."""
+        Z = self.raw_outputs(X)
+        if rows is not None:
+            Z, Y, sample_weight = Z[rows], Y[rows], sample_weight[rows]
+        code = int(self.ints[linear.I_LOSS])
+        param = float(self.floats[linear.F_LOSS_PARAM])
+        return float(mean_loss(code, np.ascontiguousarray(Z), np.ascontiguousarray(Y),
+                               np.ascontiguousarray(sample_weight), param))
 
     def raw_outputs(self, X):
         coef, intercept = model_parameters(self.state, self.n_outputs)
-        Z = X @ coef.T if not sp.issparse(X) else np.asarray(X @ coef.T)
-        return np.asarray(Z + intercept, dtype=np.float64)
+        return np.asarray(X @ coef.T + intercept, dtype=np.float64)
 
     def validate(self):
         if self.validation is None:
             return {}
         X_val, Y_val, weight_val, score = self.validation
-        Z = self.raw_outputs(X_val)
-        code = int(self.ints[linear.I_LOSS])
-        param = float(self.floats[linear.F_LOSS_PARAM])
         return {
-            "val_loss": float(mean_loss(code, Z, Y_val, weight_val, param)),
-            "val_score": float(score(Z)),
+            "val_loss": self._loss(X_val, Y_val, weight_val),
+            "val_score": float(score(self.raw_outputs(X_val))),
         }
 
     def snapshot(self):

@@ -68,16 +68,19 @@ default="squared_error"
         level ``quantile``; ``poisson``, ``gamma`` and ``tweedie`` (with ``power``)
         are half deviances of generalised linear models with a log link: the model
         predicts ``exp(X @ coef_ + intercept_)``.
-    optimizer : {"adam", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", \
-"adamw"}, default="adam"
-        Update rule. With sparse input, ``"sgd"`` touches only the features present
-        in each mini-batch (cost O(nnz)); the others update every weight each step.
+    optimizer : {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", \
+"adamw"}, default="sgd"
+        Update rule. The default is plain SGD because a regression target can have
+        any scale: SGD's steps grow with the error, while Adam's steps have a fixed
+        size and need many epochs to reach large coefficients. With sparse input,
+        ``"sgd"`` touches only the features present in each mini-batch (cost O(nnz)).
     learning_rate : {"constant", "optimal", "invscaling", "adaptive", "cosine", \
-"exponential"}, default="constant"
-        Schedule of the step size (see ``LinearClassifier``).
+"exponential"}, default="invscaling"
+        Schedule of the step size (see ``LinearClassifier``); ``invscaling`` is
+        ``eta0 / t ** power_t`` over optimizer steps ``t``.
     eta0 : float, default=0.01
         Initial learning rate.
-    power_t : float, default=0.5
+    power_t : float, default=0.25
         Exponent of the ``invscaling`` schedule.
     lr_decay : float, default=0.9
         Factor per epoch of the ``exponential`` schedule.
@@ -97,14 +100,16 @@ default="squared_error"
         Rows per optimizer step; 1 gives classic per-sample SGD.
     max_iter : int, default=100
         Maximum number of epochs.
-    tol : float or None, default=1e-3
-        Stop when the training loss (or the validation R^2 under early stopping) has
-        not improved by ``tol`` for ``n_iter_no_change`` epochs; None disables it.
+    tol : float or None, default=1e-4
+        Stop when the training loss (or the validation loss under early stopping) has
+        not improved by ``tol * max(1, loss)`` for ``n_iter_no_change`` consecutive
+        epochs; None disables this stop.
     n_iter_no_change : int, default=5
         Patience of the ``tol`` rule and of the ``adaptive`` schedule.
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` (or use ``X_val`` / ``y_val``), stop on its
-        R^2 and restore the best epoch's parameters.
+        Hold out ``validation_fraction`` (or use ``X_val`` / ``y_val``), stop when its
+        loss stops improving and restore the best epoch's parameters (R^2 is recorded
+        in ``history_`` as ``val_score``).
     validation_fraction : float, default=0.1
         Share of the training data held out under ``early_stopping``.
     average : bool or int, default=False
@@ -174,10 +179,10 @@ default="squared_error"
         self,
         loss="squared_error",
         *,
-        optimizer="adam",
-        learning_rate="constant",
+        optimizer="sgd",
+        learning_rate="invscaling",
         eta0=0.01,
-        power_t=0.5,
+        power_t=0.25,
         lr_decay=0.9,
         warmup=0.0,
         alpha=1e-4,
@@ -188,7 +193,7 @@ default="squared_error"
         beta_2=0.999,
         batch_size=32,
         max_iter=100,
-        tol=1e-3,
+        tol=1e-4,
         n_iter_no_change=5,
         early_stopping=False,
         validation_fraction=0.1,

@@ -1,0 +1,44 @@
+"""scikit-learn's estimator checks over every public estimator, with several settings.
+
+The only expected failures are those scikit-learn itself marks for SGDClassifier and
+SGDRegressor (sklearn/utils/_test_common/instance_generator.py): per-sample SGD makes
+a sample weight of 2 differ from a repeated row, because the repeated row gets two
+separate steps.
+"""
+
+import scipy.sparse  # noqa: F401  (the checks build sparse inputs)
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_train import LinearClassifier, LinearRegressor
+
+SGD_EXPECTED_FAILURES = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "sample_weight is not equivalent to removing/repeating samples "
+        "(marked the same for scikit-learn's SGD estimators)."
+    ),
+    "check_sample_weight_equivalence_on_sparse_data": (
+        "sample_weight is not equivalent to removing/repeating samples "
+        "(marked the same for scikit-learn's SGD estimators)."
+    ),
+}
+
+ESTIMATORS = [
+    LinearClassifier(),
+    # scikit-learn's SGDClassifier() in our terms
+    LinearClassifier(loss="hinge", optimizer="sgd", learning_rate="optimal", batch_size=1),
+    LinearClassifier(loss="squared_hinge", penalty="elasticnet", early_stopping=True),
+    LinearClassifier(loss="perceptron", optimizer="nesterov", learning_rate="exponential"),
+    LinearClassifier(optimizer="sgd", average=True),
+    LinearClassifier(loss="focal", optimizer="adamw", learning_rate="cosine", warmup=1.0),
+    LinearRegressor(),
+    LinearRegressor(loss="huber", optimizer="adam", penalty="l1", early_stopping=True),
+    LinearRegressor(loss="quantile", optimizer="rmsprop", learning_rate="adaptive"),
+    # A log-link loss that accepts any target: the multi-output check draws negative
+    # targets whatever the positive_only tag says, which Poisson and Gamma refuse.
+    LinearRegressor(loss="tweedie", power=0.0, optimizer="adagrad", eta0=0.1),
+]
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda est: SGD_EXPECTED_FAILURES)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
