@@ -184,9 +184,10 @@ class BaseLinear(BaseEstimator):
         train_rows, val_rows = split_validation(
             X.shape[0], self.validation_fraction, self._stratify(y), self._seed
         )
-        Y_val, factor = self._encode_targets(y[val_rows], classes, first_call=False)
-        weight_val = sample_weight[val_rows] * factor
-        validation = self._validation_tuple(X[val_rows], y[val_rows], Y_val, weight_val)
+        # sample_weight already carries the class weights: do not apply them again
+        Y_val, _ = self._encode_targets(y[val_rows], classes, first_call=False)
+        validation = self._validation_tuple(X[val_rows], y[val_rows], Y_val,
+                                            sample_weight[val_rows])
         return train_rows, validation
 
     def _validation_tuple(self, X_val, y_val, Y_val, weight_val):
@@ -195,13 +196,29 @@ class BaseLinear(BaseEstimator):
 
         return (X_val, np.ascontiguousarray(Y_val), np.ascontiguousarray(weight_val), score)
 
-    def _fit_common(self, X, y, *, sample_weight, classes, incremental, coef_init=None,
-                    intercept_init=None, X_val=None, y_val=None, sample_weight_val=None):
+    def _fit_common(self, X, y, **kwargs):
+        """Train as ``_train`` does; a call that fails leaves the estimator as it was.
+
+        Validation sets ``n_features_in_`` and ``classes_`` before training starts, so
+        an error (bad targets, a diverging run) would otherwise leave a half-updated
+        estimator: unfitted attributes next to old coefficients.
+        """
+        before = dict(self.__dict__)
+        try:
+            return self._train(X, y, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _train(self, X, y, *, sample_weight, classes, incremental, coef_init=None,
+               intercept_init=None, X_val=None, y_val=None, sample_weight_val=None):
         """Validate, set up or continue the state, train, store fitted attributes."""
         self._check_settings()
         continuing = hasattr(self, "_state") and (incremental or self.warm_start)
-        X, y, sample_weight = self._validate_fit_data(X, y, sample_weight, reset=not incremental
-                                                      or not continuing)
+        X, y, sample_weight = self._validate_fit_data(
+            X, y, sample_weight, reset=not (incremental and continuing)
+        )
         if X.shape[0] == 0:
             raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
         if not continuing:
@@ -210,6 +227,11 @@ class BaseLinear(BaseEstimator):
         sample_weight = sample_weight * factor
         n_outputs = Y.shape[1]
         n_features = X.shape[1]
+        rows, validation = None, None
+        if not incremental or X_val is not None or y_val is not None:
+            rows, validation = self._validation_set(
+                X, y, sample_weight, X_val, y_val, sample_weight_val, classes
+            )
         if continuing:
             state = copy_state(self._state, X.dtype)
             if state["params"].shape[0] != n_outputs * (n_features + 1):
@@ -221,18 +243,10 @@ class BaseLinear(BaseEstimator):
             progress = dict(self._progress)
         else:
             state = new_state(n_outputs, n_features, X.dtype)
-            self._init_parameters(state, Y, sample_weight, coef_init, intercept_init)
+            train_rows = slice(None) if rows is None else rows
+            self._init_parameters(state, Y[train_rows], sample_weight[train_rows],
+                                  coef_init, intercept_init)
             progress = new_progress(self._seed, self.eta0)
-        if incremental:
-            rows, validation = None, None
-            if X_val is not None or y_val is not None:
-                rows, validation = self._validation_set(
-                    X, y, sample_weight, X_val, y_val, sample_weight_val, classes
-                )
-        else:
-            rows, validation = self._validation_set(
-                X, y, sample_weight, X_val, y_val, sample_weight_val, classes
-            )
         ints, floats = self._kernel_settings(n_outputs, sparse_input=not isinstance(X, np.ndarray))
         problem = LinearProblem(X, Y, sample_weight, rows, state, ints, floats, validation)
         max_epochs = 1 if incremental else self.max_iter
