@@ -12,8 +12,16 @@ O(nnz) rather than O(n_features):
 
 * L2 decay of every weight is one multiplication of a shared ``scale`` (the weights
   are ``scale * params``), folded back into ``params`` before the kernel returns;
-* L1 is the cumulative penalty of ``penalties.l1_clip``, caught up when a weight is used;
+* L1 is the cumulative penalty of ``penalties.l1_clip``, caught up when a weight is
+  used. Its running total is kept in units of ``params`` (each step adds
+  ``lr * l1 / scale``), so decay and shrinkage compose exactly as in a dense run;
 * averaging adds ``params[p] * (sum of scales since p was last flushed)``.
+
+Lazy steps give the same weights as dense ones up to rounding when L1 comes alone
+(or not at all). With L1 next to L2 decay or averaging they cannot: a weight that
+reaches zero during the steps it skips stops decaying, and its pending shrinkage then
+grows in true units rather than in units of ``params``, which depends on the step at
+which it hit zero. The estimators run those combinations with dense steps.
 
 Settings arrive packed in an integer and a float array (indices below).
 """
@@ -139,17 +147,17 @@ def linear_epoch(X, Y, sample_weight, order, rates, state, ints, floats):
         counters[C_STEPS] += 1.0
         begin_step(optimizer, lr, counters[C_STEPS], hyper, step)
         inv_batch = 1.0 / (stop - start)
-        counters[C_L1_TOTAL] += lr * l1
         if lazy:
             _lazy_sgd_step(params, grad, active, n_active, marked, n_features, n_out,
-                           lr * inv_batch, 1.0 - lr * l2, l1, counters, l1_applied,
+                           lr * inv_batch, 1.0 - lr * l2, lr * l1, counters, l1_applied,
                            average_sum, flushed_at, lazy_scale)
         else:
             _weight_gradient(optimizer, params, grad, n_weights, inv_batch, l2, lr)
             apply(optimizer, params, grad, moments, hyper, step, 0, n_weights)
+            counters[C_L1_TOTAL] += lr * l1
             if l1 > 0.0:
                 for p in range(n_weights):
-                    l1_clip(params, p, 1.0, counters[C_L1_TOTAL], l1_applied)
+                    l1_clip(params, p, counters[C_L1_TOTAL], l1_applied)
         for p in range(n_weights, params.shape[0]):
             grad[p] *= inv_batch
         apply(optimizer, params, grad, moments, hyper, step, n_weights, n_bias_end)
@@ -162,15 +170,11 @@ def linear_epoch(X, Y, sample_weight, order, rates, state, ints, floats):
             for p in range(first, params.shape[0]):
                 average_sum[p] += params[p]
             lazy_scale[1] += lazy_scale[0]
-        if lazy and lazy_scale[0] < _MIN_SCALE:
-            _fold_scale(params, n_weights, average_sum, flushed_at, lazy_scale)
 
     if lazy:
-        if l1 > 0.0:
-            # leave every weight as a dense run would: all pending shrinkage applied
-            for p in range(n_weights):
-                l1_clip(params, p, lazy_scale[0], counters[C_L1_TOTAL], l1_applied)
-        _fold_scale(params, n_weights, average_sum, flushed_at, lazy_scale)
+        # leave every weight as a dense run would: true values, all shrinkage applied
+        _fold_scale(params, n_weights, l1, counters, l1_applied, average_sum, flushed_at,
+                    lazy_scale)
     return loss_sum, weight_sum, status
 
 
@@ -231,15 +235,30 @@ def _catch_up(params, active, n_active, n_features, n_out, l1, counters, l1_appl
             p = k * n_features + active[a]
             _flush_average(params, p, average_sum, flushed_at, lazy_scale[1])
             if l1 > 0.0:
-                l1_clip(params, p, lazy_scale[0], counters[C_L1_TOTAL], l1_applied)
+                l1_clip(params, p, counters[C_L1_TOTAL], l1_applied)
 
 
 @kernel
 def _lazy_sgd_step(params, grad, active, n_active, marked, n_features, n_out, rate, decay,
-                   l1, counters, l1_applied, average_sum, flushed_at, lazy_scale):
-    """Plain SGD step over the active weights; L2 decay goes into the shared scale."""
-    lazy_scale[0] *= decay
-    rate = rate / lazy_scale[0]
+                   l1_step, counters, l1_applied, average_sum, flushed_at, lazy_scale):
+    """Plain SGD step over the active weights; L2 decay goes into the shared scale.
+
+    ``rate`` is the step on the summed gradient (lr / batch size), ``decay`` the L2
+    factor ``1 - lr * l2`` of every weight and ``l1_step`` this step's ``lr * l1``.
+    """
+    n_weights = n_features * n_out
+    scale = lazy_scale[0] * decay
+    if scale < _MIN_SCALE:
+        # The shared scale would vanish (or turn negative when lr * l2 >= 1): make
+        # the weights true values and decay them directly, this step only.
+        _fold_scale(params, n_weights, l1_step, counters, l1_applied, average_sum,
+                    flushed_at, lazy_scale)
+        for p in range(n_weights):
+            params[p] *= decay
+        scale = 1.0
+    lazy_scale[0] = scale
+    counters[C_L1_TOTAL] += l1_step / scale
+    rate = rate / scale
     for a in range(n_active):
         j = active[a]
         marked[j] = False
@@ -247,8 +266,8 @@ def _lazy_sgd_step(params, grad, active, n_active, marked, n_features, n_out, ra
             p = k * n_features + j
             params[p] -= rate * grad[p]
             grad[p] = 0.0
-            if l1 > 0.0:
-                l1_clip(params, p, lazy_scale[0], counters[C_L1_TOTAL], l1_applied)
+            if l1_step > 0.0:
+                l1_clip(params, p, counters[C_L1_TOTAL], l1_applied)
 
 
 @kernel
@@ -260,14 +279,23 @@ def _flush_average(params, p, average_sum, flushed_at, scale_sum):
 
 
 @kernel
-def _fold_scale(params, n_weights, average_sum, flushed_at, lazy_scale):
-    """Bring lazy averages up to date, then make ``params`` the true weights."""
-    for p in range(n_weights if flushed_at.shape[0] > 0 else 0):
-        _flush_average(params, p, average_sum, flushed_at, lazy_scale[1])
-        flushed_at[p] = 0.0
+def _fold_scale(params, n_weights, l1, counters, l1_applied, average_sum, flushed_at,
+                lazy_scale):
+    """End lazy bookkeeping: every weight caught up, true values, scale back to 1.
+
+    Applies all pending L1 shrinkage, brings the averages up to date, multiplies the
+    shared scale into the weights and converts the L1 totals from units of
+    ``params`` to true units.
+    """
     scale = lazy_scale[0]
-    if scale != 1.0:
-        for p in range(n_weights):
-            params[p] *= scale
+    for p in range(n_weights):
+        _flush_average(params, p, average_sum, flushed_at, lazy_scale[1])
+        if flushed_at.shape[0] > 0:
+            flushed_at[p] = 0.0
+        if l1 > 0.0:
+            l1_clip(params, p, counters[C_L1_TOTAL], l1_applied)
+        params[p] *= scale
+        l1_applied[p] *= scale
+    counters[C_L1_TOTAL] *= scale
     lazy_scale[0] = 1.0
     lazy_scale[1] = 0.0

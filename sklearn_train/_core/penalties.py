@@ -27,15 +27,16 @@ def penalty_strengths(penalty, alpha, l1_ratio):
 
 
 @kernel
-def l1_clip(params, p, scale, total, applied):
-    """Apply weight ``p``'s pending L1 shrinkage; ``params[p] * scale`` is the weight.
+def l1_clip(params, p, total, applied):
+    """Apply weight ``p``'s pending L1 shrinkage.
 
     The weight moves toward zero by what it has not yet received of ``total`` and
-    stops at zero; ``applied[p]`` records the (signed) change made.
+    stops at zero; ``applied[p]`` records the (signed) change made. ``total`` and
+    ``applied`` are in the units of ``params``.
     """
     before = params[p]
-    if scale * before > 0.0:
-        params[p] = max(0.0, before - (total + applied[p]) / scale)
-    elif scale * before < 0.0:
-        params[p] = min(0.0, before + (total - applied[p]) / scale)
-    applied[p] += scale * (params[p] - before)
+    if before > 0.0:
+        params[p] = max(0.0, before - (total + applied[p]))
+    elif before < 0.0:
+        params[p] = min(0.0, before + (total - applied[p]))
+    applied[p] += params[p] - before

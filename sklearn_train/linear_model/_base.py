@@ -129,9 +129,13 @@ class BaseLinear(BaseEstimator):
         ints[linear.I_BATCH_SIZE] = self.batch_size
         ints[linear.I_N_OUTPUTS] = n_outputs
         ints[linear.I_FIT_INTERCEPT] = int(self.fit_intercept)
-        ints[linear.I_LAZY] = int(sparse_input and optimizer == SGD)
-        ints[linear.I_AVERAGE_START] = average_start
         l1, l2 = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
+        # Lazy (touched-features-only) steps are exact for plain SGD unless L1 meets L2
+        # or averaging (see _core/linear.py); those sweep every weight each step.
+        lazy = (sparse_input and optimizer == SGD
+                and not (l1 > 0 and (l2 > 0 or average_start >= 0)))
+        ints[linear.I_LAZY] = int(lazy)
+        ints[linear.I_AVERAGE_START] = average_start
         floats = np.zeros(linear.N_FLOATS + N_HYPER, dtype=np.float64)
         floats[linear.F_LOSS_PARAM] = self._loss_param()
         floats[linear.F_L1] = l1

@@ -60,7 +60,8 @@ class LinearClassifier(ClassifierMixin, BaseLinear):
     optimizer : {"adam", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", \
 "adamw"}, default="adam"
         Update rule. With sparse input, ``"sgd"`` touches only the features present
-        in each mini-batch (cost O(nnz)); the others update every weight each step.
+        in each mini-batch (cost O(nnz)) unless L1 is combined with L2 (elasticnet)
+        or averaging; the others update every weight each step.
     learning_rate : {"constant", "optimal", "invscaling", "adaptive", "cosine", \
 "exponential"}, default="constant"
         Schedule of the step size: ``eta0`` throughout; ``1 / (alpha * (t0 + t))``;

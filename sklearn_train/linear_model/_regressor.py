@@ -73,7 +73,8 @@ default="squared_error"
         Update rule. The default is plain SGD because a regression target can have
         any scale: SGD's steps grow with the error, while Adam's steps have a fixed
         size and need many epochs to reach large coefficients. With sparse input,
-        ``"sgd"`` touches only the features present in each mini-batch (cost O(nnz)).
+        ``"sgd"`` touches only the features present in each mini-batch (cost O(nnz))
+        unless L1 is combined with L2 (elasticnet) or averaging.
     learning_rate : {"constant", "optimal", "invscaling", "adaptive", "cosine", \
 "exponential"}, default="invscaling"
         Schedule of the step size (see ``LinearClassifier``); ``invscaling`` is
