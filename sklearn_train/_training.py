@@ -25,6 +25,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
+from ._core.data import permutation
 from ._core.schedules import ADAPTIVE_FACTOR, ADAPTIVE_MIN, epoch_rates
 
 
@@ -63,7 +64,8 @@ def epoch_order(n_rows, shuffle, seed, epoch):
     """
     if not shuffle:
         return np.arange(n_rows, dtype=np.int64)
-    return np.random.default_rng([seed, epoch]).permutation(n_rows).astype(np.int64)
+    # seed < 2**31 and epoch < 2**32: the pair packs into one distinct 63-bit seed
+    return permutation(n_rows, (seed << 32) | (epoch & 0xFFFFFFFF))
 
 
 def split_validation(n_samples, fraction, stratify, seed):

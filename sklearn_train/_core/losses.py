@@ -47,22 +47,6 @@ LOG_LINK_LOSSES = (POISSON, GAMMA, TWEEDIE)
 
 
 @kernel
-def _log1pexp(x):
-    """log(1 + exp(x)) without overflow."""
-    if x > 0.0:
-        return x + math.log1p(math.exp(-x))
-    return math.log1p(math.exp(x))
-
-
-@kernel
-def _sigmoid(x):
-    if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
-
-
-@kernel
 def _margin(code, m, gamma):
     """Loss and d(loss)/dm for a margin m = y * z with y in {-1, +1}."""
     if code == HINGE:
@@ -84,14 +68,19 @@ def _margin(code, m, gamma):
         if m >= -1.0:
             return (1.0 - m) ** 2, -2.0 * (1.0 - m)
         return -4.0 * m, -4.0
+    # LOG and FOCAL share one exponential: e = exp(-|m|) gives both sigmoids and
+    # log(1 + exp(-m)) without overflow.
+    e = math.exp(-abs(m))
+    neg_log_p = math.log1p(e) + max(-m, 0.0)  # -log(sigmoid(m))
+    if m > 0.0:
+        p, q = 1.0 / (1.0 + e), e / (1.0 + e)  # q = 1 - p, accurate when p is near 1
+    else:
+        p, q = e / (1.0 + e), 1.0 / (1.0 + e)
     if code == LOG:
-        return _log1pexp(-m), -_sigmoid(-m)
+        return neg_log_p, -q
     # FOCAL: -(1 - p)^gamma * log(p) with p = sigmoid(m)
-    p = _sigmoid(m)
-    q = _sigmoid(-m)  # 1 - p, accurate when p is close to 1
-    log_p = -_log1pexp(-m)
     q_gamma = q**gamma
-    return -q_gamma * log_p, q_gamma * (gamma * p * log_p - q)
+    return q_gamma * neg_log_p, -q_gamma * (gamma * p * neg_log_p + q)
 
 
 @kernel
@@ -197,21 +186,23 @@ def _tweedie(z, y, p):
 
 
 @kernel
+def scalar_loss_grad(code, z, y, param):
+    """Loss and d(loss)/dz of one output of a margin or regression loss."""
+    if code < SOFTMAX_LOG:
+        value, d_margin = _margin(code, y * z, param)
+        return value, d_margin * y
+    return _regression(code, z, y, param)
+
+
+@kernel
 def loss_grad(code, z, Y, i, dz, param):
     """Loss of sample ``i``; writes d(loss)/dz into ``dz`` (see the module docstring)."""
     if code >= SOFTMAX_LOG and code <= SOFTMAX_FOCAL:
         return _softmax(code, z, Y, i, dz, param)
     loss = 0.0
-    if code < SOFTMAX_LOG:
-        for k in range(z.shape[0]):
-            value, d_margin = _margin(code, Y[i, k] * z[k], param)
-            loss += value
-            dz[k] = d_margin * Y[i, k]
-        return loss
     for k in range(z.shape[0]):
-        value, d_z = _regression(code, z[k], Y[i, k], param)
+        value, dz[k] = scalar_loss_grad(code, z[k], Y[i, k], param)
         loss += value
-        dz[k] = d_z
     return loss
 
 
