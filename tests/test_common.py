@@ -26,9 +26,10 @@ ESTIMATORS = [
     LinearClassifier(),
     # scikit-learn's SGDClassifier() in our terms
     LinearClassifier(loss="hinge", optimizer="sgd", learning_rate="optimal", batch_size=1),
-    LinearClassifier(loss="squared_hinge", penalty="elasticnet", early_stopping=True),
+    LinearClassifier(loss="squared_hinge", penalty="elasticnet", early_stopping=True,
+                     learning_rate="constant", eta0=0.01),
     LinearClassifier(loss="perceptron", optimizer="nesterov", learning_rate="exponential"),
-    LinearClassifier(optimizer="sgd", average=True),
+    LinearClassifier(optimizer="sgd", learning_rate="constant", eta0=0.01, average=True),
     LinearClassifier(loss="focal", optimizer="adamw", learning_rate="cosine", warmup=1.0),
     LinearRegressor(),
     LinearRegressor(loss="huber", optimizer="adam", penalty="l1", early_stopping=True),

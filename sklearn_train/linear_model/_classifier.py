@@ -63,12 +63,15 @@ class LinearClassifier(ClassifierMixin, BaseLinear):
         in each mini-batch (cost O(nnz)) unless L1 is combined with L2 (elasticnet)
         or averaging; the others update every weight each step.
     learning_rate : {"constant", "optimal", "invscaling", "adaptive", "cosine", \
-"exponential"}, default="constant"
+"exponential"}, default="invscaling"
         Schedule of the step size: ``eta0`` throughout; ``1 / (alpha * (t0 + t))``;
-        ``eta0 / t ** power_t``; ``eta0`` divided by 5 after ``n_iter_no_change``
-        epochs without improvement; cosine annealing from ``eta0`` to zero over
-        ``max_iter`` epochs; ``eta0 * lr_decay ** epoch``.
-    eta0 : float, default=0.01
+        ``eta0 / (t + 1) ** power_t`` over optimizer steps ``t``; ``eta0`` divided by
+        5 after ``n_iter_no_change`` epochs without improvement; cosine annealing
+        from ``eta0`` to zero over ``max_iter`` epochs; ``eta0 * lr_decay ** epoch``.
+        The default decays with the number of steps rather than epochs, so a small
+        data set keeps large steps for many epochs while a large one settles within
+        its first epoch, below the noise floor of a constant rate.
+    eta0 : float, default=0.05
         Initial learning rate.
     power_t : float, default=0.5
         Exponent of the ``invscaling`` schedule.
@@ -89,8 +92,9 @@ class LinearClassifier(ClassifierMixin, BaseLinear):
         Moment decays of ``adam`` / ``adamw``; ``beta_2`` is also RMSProp's decay.
     batch_size : int, default=32
         Rows per optimizer step; 1 gives classic per-sample SGD.
-    max_iter : int, default=100
-        Maximum number of epochs (passes over the training data).
+    max_iter : int, default=1000
+        Maximum number of epochs (passes over the training data); training usually
+        stops much earlier by the ``tol`` rule.
     tol : float or None, default=1e-4
         Stop when the monitored loss (the training loss, or the validation loss under
         early stopping) has not improved by ``tol * max(1, loss)`` for
@@ -174,8 +178,8 @@ class LinearClassifier(ClassifierMixin, BaseLinear):
         loss="log_loss",
         *,
         optimizer="adam",
-        learning_rate="constant",
-        eta0=0.01,
+        learning_rate="invscaling",
+        eta0=0.05,
         power_t=0.5,
         lr_decay=0.9,
         warmup=0.0,
@@ -186,7 +190,7 @@ class LinearClassifier(ClassifierMixin, BaseLinear):
         beta_1=0.9,
         beta_2=0.999,
         batch_size=32,
-        max_iter=100,
+        max_iter=1000,
         tol=1e-4,
         n_iter_no_change=5,
         early_stopping=False,

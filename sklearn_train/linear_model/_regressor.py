@@ -99,8 +99,9 @@ default="squared_error"
         Moment decays of ``adam`` / ``adamw``; ``beta_2`` is also RMSProp's decay.
     batch_size : int, default=32
         Rows per optimizer step; 1 gives classic per-sample SGD.
-    max_iter : int, default=100
-        Maximum number of epochs.
+    max_iter : int, default=1000
+        Maximum number of epochs; training usually stops much earlier by the ``tol``
+        rule.
     tol : float or None, default=1e-4
         Stop when the training loss (or the validation loss under early stopping) has
         not improved by ``tol * max(1, loss)`` for ``n_iter_no_change`` consecutive
@@ -193,7 +194,7 @@ default="squared_error"
         beta_1=0.9,
         beta_2=0.999,
         batch_size=32,
-        max_iter=100,
+        max_iter=1000,
         tol=1e-4,
         n_iter_no_change=5,
         early_stopping=False,

@@ -30,6 +30,7 @@ N = 400
 
 
 def full_batch(**params):
+    params.setdefault("learning_rate", "constant")
     return dict(batch_size=N, shuffle=False, tol=None, alpha=ALPHA, **params)
 
 

@@ -227,7 +227,7 @@ def test_grid_search_with_two_jobs_on_memmapped_data():
     assert X.nbytes > 1e6
     search = GridSearchCV(
         make_pipeline(StandardScaler(), LinearClassifier(max_iter=5, tol=None, random_state=0)),
-        {"linearclassifier__eta0": [0.001, 0.01]},
+        {"linearclassifier__eta0": [0.01, 0.05]},
         cv=2,
         n_jobs=2,
     )
