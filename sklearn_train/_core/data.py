@@ -19,9 +19,13 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
-from ._jit import kernel
+from ._jit import FASTMATH, kernel
 
 CSR = namedtuple("CSR", ["data", "indices", "indptr", "n_cols"])
+
+# Overloads compile as functions of their own, without the caller's flags: they need
+# the core's fast-math settings to vectorise the row reductions.
+_JIT_OPTIONS = {"fastmath": set(FASTMATH), "nogil": True}
 
 # Bytes per cache line: the stride of the software prefetch over a row.
 _CACHE_LINE = 64
@@ -35,19 +39,21 @@ _PREFETCH_NAME = (
 def as_kernel_matrix(X):
     """Return ``X`` as the kernels take it: a C-contiguous array or a ``CSR`` tuple.
 
-    The float data is never copied. CSR index arrays are turned into int32 when they
-    fit, so that one compiled variant serves scipy's int32 and int64 indexing.
+    The float data is never copied. CSR column indices become uint32 (a view of
+    scipy's int32 indices; a copy when it stored int64) and row pointers int32 unless
+    there are 2**31 or more entries, so one compiled variant serves scipy's usual index
+    types, and indexing by an unsigned column needs no negative-index check.
     """
     if sp.issparse(X):
         X = X.tocsr()
-        indices, indptr = X.indices, X.indptr
-        if indices.dtype != np.int32 and X.nnz < np.iinfo(np.int32).max:
-            indices = indices.astype(np.int32)
-            indptr = indptr.astype(np.int32)
+        if X.shape[1] > np.iinfo(np.uint32).max:
+            raise ValueError(f"X has {X.shape[1]} columns; at most 2**32 - 1 are supported.")
+        indices = X.indices.astype(np.int32, copy=False).view(np.uint32)
+        pointer_type = np.int32 if X.nnz <= np.iinfo(np.int32).max else np.int64
         return CSR(
             np.ascontiguousarray(X.data),
             np.ascontiguousarray(indices),
-            np.ascontiguousarray(indptr),
+            np.ascontiguousarray(X.indptr.astype(pointer_type, copy=False)),
             X.shape[1],
         )
     return np.ascontiguousarray(X)
@@ -108,67 +114,73 @@ def prefetch_row(X, a, b):
     """Ask for a row to be brought into cache ahead of its use."""
 
 
-@overload(n_cols)
+@overload(n_cols, jit_options=_JIT_OPTIONS)
 def _n_cols(X):
     if _is_dense(X):
         return lambda X: X.shape[1]
     return lambda X: X.n_cols
 
 
-@overload(row_span)
+@overload(row_span, jit_options=_JIT_OPTIONS)
 def _row_span(X, i):
     if _is_dense(X):
         return lambda X, i: (np.int64(i), np.int64(0))
     return lambda X, i: (np.int64(X.indptr[i]), np.int64(X.indptr[i + 1]))
 
 
-@overload(row_dot)
+@overload(row_dot, jit_options=_JIT_OPTIONS)
 def _row_dot(X, a, b, w, offset):
     # Accumulate in X's own precision so float32 rows keep float32 SIMD width.
     if _is_dense(X):
         zero = _zero_of(X.dtype)
 
-        # X[a, j] rather than a row view: a view costs reference counting per call
         def dense(X, a, b, w, offset):
+            # index a view by the loop variable: an index like offset + j could be
+            # negative as far as Numba knows, and its wraparound branch per element
+            # stops the loop from vectorising (4x slower)
+            part = w[offset:]
             total = zero
             for j in range(X.shape[1]):
-                total += X[a, j] * w[offset + j]
+                total += X[a, j] * part[j]
             return total
 
         return dense
     zero = _zero_of(X[0].dtype)
 
     def sparse(X, a, b, w, offset):
+        part = w[offset:]  # unsigned column indices into a view: no wraparound branch
         total = zero
         for q in range(a, b):
-            total += X.data[q] * w[offset + X.indices[q]]
+            total += X.data[q] * part[X.indices[q]]
         return total
 
     return sparse
 
 
-@overload(row_axpy)
+@overload(row_axpy, jit_options=_JIT_OPTIONS)
 def _row_axpy(X, a, b, coef, g, offset):
     if _is_dense(X):
         cast = X.dtype
 
         def dense(X, a, b, coef, g, offset):
+            part = g[offset:]
             scaled = cast(coef)
             for j in range(X.shape[1]):
-                g[offset + j] += scaled * X[a, j]
+                part[j] += scaled * X[a, j]
 
         return dense
     cast = X[0].dtype
 
     def sparse(X, a, b, coef, g, offset):
+        part = g[offset:]
         scaled = cast(coef)
         for q in range(a, b):
-            g[offset + X.indices[q]] += scaled * X.data[q]
+            part[X.indices[q]] += scaled * X.data[q]
 
     return sparse
 
 
-@overload(mark_row)
+@overload(mark_row, jit_options=_JIT_OPTIONS)
 def _mark_row(X, a, b, marked, active, n_active):
     if _is_dense(X):
         return lambda X, a, b, marked, active, n_active: n_active
@@ -185,7 +197,7 @@ def _mark_row(X, a, b, marked, active, n_active):
     return sparse
 
 
-@overload(prefetch_row)
+@overload(prefetch_row, jit_options=_JIT_OPTIONS)
 def _prefetch_row(X, a, b):
     if _is_dense(X):
         stride = _CACHE_LINE * 8 // X.dtype.bitwidth

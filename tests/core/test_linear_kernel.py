@@ -259,7 +259,10 @@ def test_kernel_input_is_not_copied(monkeypatch, dtype):
     y = (X[:, 0] > 0).astype(int)
     assert as_kernel_matrix(X) is X
     csr = as_kernel_matrix(Xs)
-    assert csr.data is Xs.data and csr.indices is Xs.indices and csr.indptr is Xs.indptr
+    # the data and row pointers are the same arrays; the int32 column indices are
+    # reinterpreted in place as uint32 (no copy)
+    assert csr.data is Xs.data and csr.indptr is Xs.indptr
+    assert csr.indices.dtype == np.uint32 and np.shares_memory(csr.indices, Xs.indices)
 
     # what the estimators hand to the compiled epoch shares X's memory
     seen = []
