@@ -135,23 +135,24 @@ def _row_dot(X, a, b, w, offset):
         zero = _zero_of(X.dtype)
 
         def dense(X, a, b, w, offset):
-            # index a view by the loop variable: an index like offset + j could be
-            # negative as far as Numba knows, and its wraparound branch per element
-            # stops the loop from vectorising (4x slower)
-            part = w[offset:]
+            # Unsigned indices: a signed one like offset + j could be negative as far
+            # as Numba knows, and its wraparound branch per element stops the loop
+            # from vectorising (4x slower). (A view w[offset:] would also do, at the
+            # price of reference counting per call.)
+            base = np.uint64(offset)
             total = zero
             for j in range(X.shape[1]):
-                total += X[a, j] * part[j]
+                total += X[a, j] * w[base + np.uint64(j)]
             return total
 
         return dense
     zero = _zero_of(X[0].dtype)
 
     def sparse(X, a, b, w, offset):
-        part = w[offset:]  # unsigned column indices into a view: no wraparound branch
+        base = np.uint64(offset)  # with uint32 columns: unsigned, no wraparound branch
         total = zero
         for q in range(a, b):
-            total += X.data[q] * part[X.indices[q]]
+            total += X.data[q] * w[base + X.indices[q]]
         return total
 
     return sparse
@@ -163,19 +164,19 @@ def _row_axpy(X, a, b, coef, g, offset):
         cast = X.dtype
 
         def dense(X, a, b, coef, g, offset):
-            part = g[offset:]
+            base = np.uint64(offset)
             scaled = cast(coef)
             for j in range(X.shape[1]):
-                part[j] += scaled * X[a, j]
+                g[base + np.uint64(j)] += scaled * X[a, j]
 
         return dense
     cast = X[0].dtype
 
     def sparse(X, a, b, coef, g, offset):
-        part = g[offset:]
+        base = np.uint64(offset)
         scaled = cast(coef)
         for q in range(a, b):
-            part[X.indices[q]] += scaled * X.data[q]
+            g[base + X.indices[q]] += scaled * X.data[q]
 
     return sparse
 
