@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_classification, make_regression
 from sklearn.linear_model import LogisticRegression, PoissonRegressor, QuantileRegressor, Ridge
-from sklearn.metrics import log_loss, mean_pinball_loss
+from sklearn.metrics import log_loss, mean_pinball_loss, mean_poisson_deviance
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_train import LinearClassifier, LinearRegressor
@@ -94,6 +94,12 @@ def test_squared_error_matches_ridge():
     np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-8)
     np.testing.assert_allclose(model.intercept_, [reference.intercept_], atol=1e-8)
 
+    def objective(m):
+        return (np.mean((y - m.predict(X)) ** 2) / 2
+                + ALPHA / 2 * np.sum(np.ravel(m.coef_) ** 2))
+
+    assert objective(model) == pytest.approx(objective(reference), rel=1e-12)
+
 
 def test_poisson_matches_poisson_regressor():
     rng = np.random.default_rng(0)
@@ -106,6 +112,12 @@ def test_poisson_matches_poisson_regressor():
     np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-6)
     np.testing.assert_allclose(model.intercept_, [reference.intercept_], atol=1e-6)
     np.testing.assert_allclose(model.predict(X), reference.predict(X), rtol=1e-6)
+
+    def objective(m):
+        deviance = mean_poisson_deviance(y, m.predict(X))  # twice the mean half deviance
+        return deviance / 2 + ALPHA / 2 * np.sum(m.coef_**2)
+
+    assert objective(model) == pytest.approx(objective(reference), rel=1e-9)
 
 
 def test_quantile_matches_quantile_regressor():
