@@ -51,9 +51,16 @@ class Settings:
     verbose: int
 
 
-def new_progress(seed, eta0):
-    """Fresh training progress: what ``train`` keeps between calls."""
-    return {"epoch": 0, "seed": int(seed), "eta": float(eta0)}
+def new_progress(seed, optimizer, eta0=None):
+    """Fresh training progress: what ``train`` keeps between calls.
+
+    ``epoch`` counts all epochs (it seeds the shuffles); epoch-based schedules count
+    from ``schedule_start``, the first epoch of the current ``fit``. ``eta0`` is the
+    starting rate in use (resolved when the estimator's is "auto"), ``eta`` the
+    present one of the adaptive schedule.
+    """
+    return {"epoch": 0, "schedule_start": 0, "seed": int(seed), "eta0": eta0,
+            "eta": eta0, "optimizer": optimizer}
 
 
 def epoch_order(n_rows, shuffle, seed, epoch):
@@ -119,6 +126,10 @@ class _Monitor:
     def update(self, row):
         """Record an epoch; return True when it is the best so far."""
         value = -row["val_loss" if self.on_validation else "train_loss"]
+        if self.best_epoch is None:
+            self.best = value
+            self.best_epoch = row["epoch"]
+            return True
         # The gain must exceed tol, relative to the loss once the loss is above 1 (as
         # scipy's L-BFGS-B ``ftol``), so regression losses in squared target units
         # stop as readily as classification losses.
@@ -181,6 +192,8 @@ def train(problem, settings, progress, max_epochs, *, stop=True):
                 else:
                     converged = True
                     break
+        if stop:
+            _check_growth(history, settings)
     finally:
         if bar is not None:
             bar.close()
@@ -195,6 +208,30 @@ def train(problem, settings, progress, max_epochs, *, stop=True):
     return history
 
 
+# A training loss this many times its best so far (plus one, for losses near zero)
+# means the run diverges even though every number is still finite.
+_GROWTH_LIMIT = 10.0
+
+
+def _check_growth(history, settings):
+    """Raise DivergenceError when a fit ends with its loss blown up, still finite.
+
+    Checked when a fit stops (its loss has not improved for n_iter_no_change epochs,
+    or max_iter is reached), not every epoch: momentum methods can overshoot for a few
+    epochs and recover. (partial_fit sees a new chunk each call, whose loss may rightly
+    differ, so only non-finite values stop it.)
+    """
+    best = min(history, key=lambda row: row["train_loss"])
+    last = history[-1]
+    if last["train_loss"] > _GROWTH_LIMIT * best["train_loss"] + 1.0:
+        raise DivergenceError(
+            f"Training diverged: the training loss grew from {best['train_loss']:.4g} "
+            f"(epoch {best['epoch']}) to {last['train_loss']:.4g} (epoch "
+            f"{last['epoch']}). Try a smaller eta0 (it is {settings.eta0:g}), scale the "
+            "features (for example with StandardScaler), or another optimizer."
+        )
+
+
 def _run_one_epoch(problem, settings, progress):
     """One compiled epoch plus its bookkeeping; returns the history row."""
     started = time.perf_counter()
@@ -206,7 +243,7 @@ def _run_one_epoch(problem, settings, progress):
         settings.eta0,
         first_step=problem.steps_done(),
         n_steps=problem.n_steps(n_rows),
-        epoch=epoch,
+        epoch=epoch - progress["schedule_start"],
         alpha=settings.alpha,
         power_t=settings.power_t,
         lr_decay=settings.lr_decay,

@@ -12,8 +12,9 @@ There are three kinds of step:
   layout): each row's contribution goes straight into the weights and L2 decay is
   one multiplication of a shared scale, so a step costs one pass over the batch's
   rows: O(nnz) on sparse input, no gradient buffer;
-* sweep (every other optimizer, and SGD with L1 on dense input): the gradient is
-  summed into a buffer and the optimizer moves every parameter (``optimizers.apply``);
+* sweep (every other optimizer, and SGD with L1 or averaging on dense input): the
+  gradient is summed into a buffer and the optimizer moves every parameter
+  (``optimizers.apply``);
 * lazy (plain SGD on sparse input with L1 or averaging): like a sweep, but only the
   features the batch uses are touched, so it also costs O(nnz):
 
@@ -41,7 +42,7 @@ from ._jit import kernel
 from .data import mark_row, n_cols, prefetch_row, row_axpy, row_dot, row_span
 from .losses import SOFTMAX_FOCAL, SOFTMAX_LOG, loss_grad, scalar_loss_grad
 from .optimizers import ADAMW, N_STEP, S_LR, SGD, apply, begin_step
-from .penalties import l1_clip
+from .penalties import l1_clip, l1_prox
 
 # integer settings
 I_LOSS = 0
@@ -311,10 +312,12 @@ def _gradient_step(params, grad, moments, l1_applied, average_sum, counters, int
     else:
         _weight_gradient(optimizer, params, grad, n_weights, inv_batch, l2, lr)
         apply(optimizer, params, grad, moments, floats[N_FLOATS:], step, 0, n_weights)
-        counters[C_L1_TOTAL] += lr * l1
-        if l1 > 0.0:
+        if l1 > 0.0 and optimizer == SGD:
+            counters[C_L1_TOTAL] += lr * l1
             for p in range(n_weights):
                 l1_clip(params, p, counters[C_L1_TOTAL], l1_applied)
+        elif l1 > 0.0:
+            l1_prox(optimizer, params, moments, floats[N_FLOATS:], step, l1, 0, n_weights)
     for p in range(n_weights, params.shape[0]):
         grad[p] *= inv_batch
     apply(optimizer, params, grad, moments, floats[N_FLOATS:], step, n_weights, n_bias_end)

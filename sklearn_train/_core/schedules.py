@@ -24,8 +24,8 @@ def optimal_offset(alpha):
 
     This is Bottou's heuristic as scikit-learn's SGD uses it: the first rate is
     ``1 / sqrt(sqrt(alpha))``, a typical weight size for that regularisation.
-    (scikit-learn divides it by ``max(1, -dloss)`` at a negative margin, which is 1
-    for every loss it offers, so the factor is left out.)
+    (scikit-learn divides it by ``max(1, dloss(-typw, 1))``; that derivative is
+    negative for every loss it offers, so the factor is 1 and is left out.)
     """
     typical_weight = math.sqrt(1.0 / math.sqrt(alpha))
     return 1.0 / (typical_weight * alpha)

@@ -9,6 +9,7 @@ attributes) is here.
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -42,7 +43,7 @@ class BaseLinear(BaseEstimator):
     _parameter_constraints = {
         "optimizer": [StrOptions(set(OPTIMIZERS))],
         "learning_rate": [StrOptions(set(SCHEDULES))],
-        "eta0": [Interval(Real, 0, None, closed="neither")],
+        "eta0": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "power_t": [Interval(Real, None, None, closed="neither")],
         "lr_decay": [Interval(Real, 0, 1, closed="right")],
         "warmup": [Interval(Real, 0, None, closed="left")],
@@ -70,8 +71,12 @@ class BaseLinear(BaseEstimator):
 
     _is_regressor = False
 
-    def _encode_targets(self, y, classes, first_call):
-        """Return ``(Y, sample_weight_factor)``: encoded targets and per-row weights."""
+    def _encode_targets(self, y, classes, first_call, weights_from_y=False):
+        """Return ``(Y, sample_weight_factor)``: encoded targets and per-row weights.
+
+        ``weights_from_y``: this is a fit's training data, from which per-class
+        weights ("balanced") are computed; other data reuses those weights.
+        """
         raise NotImplementedError
 
     def _loss_code(self):
@@ -98,10 +103,10 @@ class BaseLinear(BaseEstimator):
                 "learning_rate='optimal' needs alpha > 0: its rate is 1 / (alpha * t)."
             )
 
-    def _settings(self, max_iter):
+    def _settings(self, max_iter, eta0):
         return Settings(
             learning_rate=self.learning_rate,
-            eta0=float(self.eta0),
+            eta0=float(eta0),
             alpha=float(self.alpha),
             power_t=float(self.power_t),
             lr_decay=float(self.lr_decay),
@@ -114,7 +119,31 @@ class BaseLinear(BaseEstimator):
             verbose=int(self.verbose),
         )
 
-    def _kernel_settings(self, n_outputs, sparse_input):
+    def _resolve_eta0(self, X, rows):
+        """The starting learning rate; for ``eta0="auto"`` one derived from the data.
+
+        For plain SGD, ``1 / (mean squared row norm + fit_intercept)``: the inverse of
+        a bound on the curvature of the squared error, a stable step whatever the
+        scale of the features (the step size of scikit-learn's SAG solver, with the
+        mean in place of the maximum). Momentum carries a gradient ``1 / (1 -
+        momentum)`` times, so its rate is that much smaller; the adaptive optimizers
+        normalise gradients themselves and start at 0.01.
+        """
+        if self.eta0 != "auto":
+            return float(self.eta0)
+        if self.optimizer in ("adagrad", "rmsprop", "adam", "adamw"):
+            return 0.01
+        if sp.issparse(X):
+            norms = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+        else:
+            norms = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+        mean_norm = float(np.mean(norms if rows is None else norms[rows]))
+        rate = 1.0 / (mean_norm + float(self.fit_intercept))
+        if self.optimizer in ("momentum", "nesterov"):
+            rate *= 1.0 - self.momentum
+        return rate
+
+    def _kernel_settings(self, n_outputs, n_rows, sparse_input):
         optimizer = OPTIMIZERS[self.optimizer]
         average = self.average
         if average is True:
@@ -126,7 +155,8 @@ class BaseLinear(BaseEstimator):
         ints = np.zeros(linear.N_INTS, dtype=np.int64)
         ints[linear.I_LOSS] = self._loss_code()
         ints[linear.I_OPTIMIZER] = optimizer
-        ints[linear.I_BATCH_SIZE] = self.batch_size
+        # one batch per epoch either way; the kernel allocates batch-sized buffers
+        ints[linear.I_BATCH_SIZE] = max(1, min(self.batch_size, n_rows))
         ints[linear.I_N_OUTPUTS] = n_outputs
         ints[linear.I_FIT_INTERCEPT] = int(self.fit_intercept)
         l1, l2 = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
@@ -159,7 +189,8 @@ class BaseLinear(BaseEstimator):
             multi_output=self._is_regressor,
             y_numeric=self._is_regressor,
         )
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                             ensure_non_negative=True)
         return X, y, np.ascontiguousarray(sample_weight)
 
     def _validation_set(self, X, y, sample_weight, X_val, y_val, sample_weight_val, classes):
@@ -179,8 +210,9 @@ class BaseLinear(BaseEstimator):
                 y_numeric=self._is_regressor,
             )
             weight_val = np.ascontiguousarray(
-                _check_sample_weight(sample_weight_val, X_val, dtype=np.float64)
-            )
+                _check_sample_weight(sample_weight_val, X_val, dtype=np.float64))
+            if np.any(weight_val < 0):
+                raise ValueError("Negative values in data passed to `sample_weight_val`.")
             Y_val, factor = self._encode_targets(y_val, classes, first_call=False)
             return None, self._validation_tuple(X_val, y_val, Y_val, weight_val * factor)
         if not self.early_stopping:
@@ -227,7 +259,8 @@ class BaseLinear(BaseEstimator):
             raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
         if not continuing:
             self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        Y, factor = self._encode_targets(y, classes, first_call=not continuing)
+        Y, factor = self._encode_targets(y, classes, first_call=not continuing,
+                                         weights_from_y=not incremental)
         sample_weight = sample_weight * factor
         n_outputs = Y.shape[1]
         n_features = X.shape[1]
@@ -236,6 +269,7 @@ class BaseLinear(BaseEstimator):
             rows, validation = self._validation_set(
                 X, y, sample_weight, X_val, y_val, sample_weight_val, classes
             )
+        train_rows = slice(None) if rows is None else rows
         if continuing:
             state = copy_state(self._state, X.dtype)
             if state["params"].shape[0] != n_outputs * (n_features + 1):
@@ -245,17 +279,36 @@ class BaseLinear(BaseEstimator):
                     "(warm_start=False) to change the data's shape."
                 )
             progress = dict(self._progress)
+            if progress["optimizer"] != self.optimizer:
+                # another rule's moments mean something else (velocity vs. accumulator)
+                state["moments"][:] = 0.0
+                progress["optimizer"] = self.optimizer
+            if coef_init is not None or intercept_init is not None:
+                self._start_from(state, coef_init, intercept_init, n_outputs, n_features)
         else:
             state = new_state(n_outputs, n_features, X.dtype)
-            train_rows = slice(None) if rows is None else rows
-            self._init_parameters(state, Y[train_rows], sample_weight[train_rows],
-                                  coef_init, intercept_init)
-            progress = new_progress(self._seed, self.eta0)
-        ints, floats = self._kernel_settings(n_outputs, sparse_input=not isinstance(X, np.ndarray))
+            if not incremental and intercept_init is None and self.fit_intercept:
+                # fit sees all its data: start the intercepts at the best constant model
+                # (partial_fit starts at zero, as one chunk need not be representative)
+                n_weights = n_outputs * n_features
+                state["params"][n_weights:] = self._initial_intercept(
+                    Y[train_rows], sample_weight[train_rows])
+            self._start_from(state, coef_init, intercept_init, n_outputs, n_features)
+            progress = new_progress(self._seed, self.optimizer)
+        if not (incremental and continuing):
+            progress["eta0"] = progress["eta"] = self._resolve_eta0(X, rows)
+        if not incremental:
+            # epoch-based schedules (cosine, exponential, warm-up, adaptive) start over
+            # with every fit, also a warm-started one; step counts carry on
+            progress["schedule_start"] = progress["epoch"]
+            progress["eta"] = progress["eta0"]
+        n_train = Y.shape[0] if rows is None else rows.shape[0]
+        ints, floats = self._kernel_settings(n_outputs, n_train,
+                                             sparse_input=not isinstance(X, np.ndarray))
         problem = LinearProblem(X, Y, sample_weight, rows, state, ints, floats, validation)
         max_epochs = 1 if incremental else self.max_iter
-        history = train(problem, self._settings(self.max_iter), progress, max_epochs,
-                        stop=not incremental)
+        history = train(problem, self._settings(self.max_iter, progress["eta0"]), progress,
+                        max_epochs, stop=not incremental)
 
         self._state = state
         self._progress = progress
@@ -265,27 +318,33 @@ class BaseLinear(BaseEstimator):
         self._set_coef(*model_parameters(state, n_outputs))
         return self
 
-    def _init_parameters(self, state, Y, sample_weight, coef_init, intercept_init):
-        n_outputs = Y.shape[1]
+    def _start_from(self, state, coef_init, intercept_init, n_outputs, n_features):
+        """Put user-given starting parameters into ``state``; a fresh optimizer."""
         params = state["params"]
-        n_weights = params.shape[0] - n_outputs
+        n_weights = n_outputs * n_features
         if coef_init is not None:
             coef_init = np.asarray(coef_init, dtype=np.float64)
-            if coef_init.size != n_weights:
+            allowed = [(n_outputs, n_features)] + ([(n_features,)] if n_outputs == 1 else [])
+            if coef_init.shape not in allowed:
                 raise ValueError(
-                    f"coef_init has {coef_init.size} values; expected {n_weights} "
-                    f"({n_outputs} output(s) x {n_weights // n_outputs} features)."
+                    f"coef_init has shape {coef_init.shape}; expected "
+                    f"{' or '.join(str(shape) for shape in allowed)} "
+                    f"({n_outputs} output(s) x {n_features} features)."
                 )
             params[:n_weights] = coef_init.ravel()
         if intercept_init is not None:
             intercept_init = np.atleast_1d(np.asarray(intercept_init, dtype=np.float64))
-            if intercept_init.size != n_outputs:
+            if intercept_init.shape != (n_outputs,):
                 raise ValueError(
-                    f"intercept_init has {intercept_init.size} values; expected {n_outputs}."
+                    f"intercept_init has shape {intercept_init.shape}; expected "
+                    f"({n_outputs},)."
                 )
             params[n_weights:] = intercept_init
-        elif self.fit_intercept:
-            params[n_weights:] = self._initial_intercept(Y, sample_weight)
+        if coef_init is not None or intercept_init is not None:
+            for key in ("moments", "l1_applied", "average_sum"):
+                state[key][:] = 0.0
+            state["counters"][linear.C_L1_TOTAL] = 0.0
+            state["counters"][linear.C_N_AVERAGED] = 0.0
 
     def _set_coef(self, coef, intercept):
         self.coef_ = coef.copy()

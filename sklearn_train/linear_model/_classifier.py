@@ -3,7 +3,7 @@
 from numbers import Real
 
 import numpy as np
-from scipy.special import expit, softmax
+from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
@@ -65,14 +65,16 @@ class LinearClassifier(ClassifierMixin, BaseLinear):
     learning_rate : {"constant", "optimal", "invscaling", "adaptive", "cosine", \
 "exponential"}, default="invscaling"
         Schedule of the step size: ``eta0`` throughout; ``1 / (alpha * (t0 + t))``;
-        ``eta0 / (t + 1) ** power_t`` over optimizer steps ``t``; ``eta0`` divided by
+        ``eta0 / (t + 1) ** power_t`` over optimizer steps ``t = 0, 1, ...``; ``eta0``
+        divided by
         5 after ``n_iter_no_change`` epochs without improvement; cosine annealing
         from ``eta0`` to zero over ``max_iter`` epochs; ``eta0 * lr_decay ** epoch``.
         The default decays with the number of steps rather than epochs, so a small
         data set keeps large steps for many epochs while a large one settles within
         its first epoch, below the noise floor of a constant rate.
-    eta0 : float, default=0.05
-        Initial learning rate.
+    eta0 : float or "auto", default=0.05
+        Initial learning rate. ``"auto"`` derives it from the data as
+        ``LinearRegressor`` does (useful with ``optimizer="sgd"``).
     power_t : float, default=0.5
         Exponent of the ``invscaling`` schedule.
     lr_decay : float, default=0.9
@@ -80,10 +82,14 @@ class LinearClassifier(ClassifierMixin, BaseLinear):
     warmup : float, default=0.0
         Epochs over which the rate ramps linearly up from near zero (any schedule).
     alpha : float, default=1e-4
-        Regularisation strength; for ``adamw`` it is the decoupled weight decay.
+        Regularisation strength. With ``adamw`` the L2 part (``alpha`` for "l2",
+        ``alpha * (1 - l1_ratio)`` for "elasticnet") is applied as decoupled weight
+        decay.
     penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
-        Regularisation of the weights (never the intercept). L1 makes weights
-        exactly zero.
+        Regularisation of the weights (never the intercept): ``alpha / 2 * ||w||^2``,
+        ``alpha * ||w||_1`` or their ``l1_ratio`` mix, as in scikit-learn. L1 makes
+        weights exactly zero with every optimizer (a cumulative penalty for SGD, a
+        proximal step in the optimizer's own step sizes for the others).
     l1_ratio : float, default=0.15
         Share of L1 in ``elasticnet``.
     momentum : float, default=0.9
@@ -115,8 +121,9 @@ class LinearClassifier(ClassifierMixin, BaseLinear):
         Averaged SGD: predict with the mean of the parameters over the steps; an
         integer starts averaging once that many samples have been seen.
     fit_intercept : bool, default=True
-        Learn an intercept per output. It starts at the log-odds of the class
-        frequencies for the logistic and focal losses, at zero otherwise.
+        Learn an intercept per output. ``fit`` starts it at the log-odds of the class
+        frequencies for the logistic and focal losses; it starts at zero otherwise
+        and in ``partial_fit`` (one chunk need not show every class).
     warm_start : bool, default=False
         Continue from the previous fit: parameters, optimizer state and counters.
     shuffle : bool, default=True
@@ -137,7 +144,8 @@ class LinearClassifier(ClassifierMixin, BaseLinear):
     n_iter_ : int
         Epochs run by the last ``fit`` (1 for ``partial_fit``).
     t_ : int
-        Optimizer steps (mini-batches) taken since the model was created.
+        Optimizer steps (mini-batches) taken since training started: by the last fit,
+        or since the first of a run of ``partial_fit`` / ``warm_start`` calls.
     history_ : list of dict
         One row per epoch: ``epoch``, ``train_loss``, ``val_loss`` and ``val_score``
         when there is validation data, ``learning_rate`` (of the epoch's last step)
@@ -250,7 +258,9 @@ class LinearClassifier(ClassifierMixin, BaseLinear):
             Weight of each sample (multiplied by ``class_weight``).
         X_val, y_val : array-like, optional
             Validation data, scored every epoch into ``history_``; used for early
-            stopping instead of a held-out fraction when ``early_stopping=True``.
+            stopping instead of a held-out fraction when ``early_stopping=True``. It
+            is used as given: inside a ``Pipeline`` (``clf__X_val=...``) the earlier
+            steps do not transform it, so pass it already transformed.
         sample_weight_val : array-like of shape (n_val_samples,), optional
 
         Returns
@@ -286,13 +296,13 @@ class LinearClassifier(ClassifierMixin, BaseLinear):
             self._validate_params()
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
-            if self.class_weight == "balanced":
-                raise ValueError(
-                    "class_weight='balanced' is not supported by partial_fit: it needs "
-                    "all of y. Compute the weights with "
-                    "sklearn.utils.class_weight.compute_class_weight on the full data "
-                    "and pass them as a dict."
-                )
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: it needs "
+                "all of y. Compute the weights with "
+                "sklearn.utils.class_weight.compute_class_weight on the full data "
+                "and pass them as a dict."
+            )
         return self._fit_common(
             X, y, sample_weight=sample_weight, classes=classes, incremental=True,
             X_val=X_val, y_val=y_val, sample_weight_val=sample_weight_val,
@@ -300,7 +310,7 @@ class LinearClassifier(ClassifierMixin, BaseLinear):
 
     # -- hooks ---------------------------------------------------------------------
 
-    def _encode_targets(self, y, classes, first_call):
+    def _encode_targets(self, y, classes, first_call, weights_from_y=False):
         check_classification_targets(y)
         if first_call:
             labels = np.unique(y if classes is None else classes)
@@ -333,8 +343,12 @@ class LinearClassifier(ClassifierMixin, BaseLinear):
             Y[np.arange(y.shape[0]), index] = 1.0
         factor = np.ones(y.shape[0])
         if self.class_weight is not None:
-            weights = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
-            factor = weights[index]
+            # per-class weights come from a fit's training labels ("balanced") and are
+            # reused for its validation data and for later partial_fit calls
+            if weights_from_y or not hasattr(self, "_class_weights"):
+                self._class_weights = compute_class_weight(
+                    self.class_weight, classes=self.classes_, y=y)
+            factor = self._class_weights[index]
         return np.ascontiguousarray(Y), factor
 
     def _loss_code(self):
@@ -361,7 +375,10 @@ class LinearClassifier(ClassifierMixin, BaseLinear):
     def _score_outputs(self, Z, y, sample_weight):
         # accuracy_score's input checks cost milliseconds per epoch on small data;
         # the inputs here are already validated.
-        return float(np.average(self._decode(Z) == y, weights=sample_weight))
+        total = sample_weight.sum()
+        if total <= 0:
+            return float("nan")
+        return float(sample_weight @ (self._decode(Z) == y) / total)
 
     def _stratify(self, y):
         return y
@@ -442,5 +459,11 @@ class LinearClassifier(ClassifierMixin, BaseLinear):
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+        if self.loss == "modified_huber":
+            with np.errstate(divide="ignore"):
+                return np.log(self.predict_proba(X))
+        Z = self._raw_outputs(X)
+        if Z.shape[1] == 1:
+            # log(1 - sigmoid(z)) = log_sigmoid(-z): finite where 1 - p rounds to 0
+            return np.hstack([log_expit(-Z), log_expit(Z)])
+        return log_softmax(Z, axis=1)

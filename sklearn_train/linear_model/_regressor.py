@@ -32,6 +32,8 @@ def _r2(y, y_pred, sample_weight):
     """
     y = y.reshape(y.shape[0], -1)
     y_pred = y_pred.reshape(y.shape)
+    if sample_weight.sum() <= 0:
+        return float("nan")
     w = sample_weight[:, None]
     residual = (w * (y - y_pred) ** 2).sum(axis=0)
     spread = (w * (y - np.average(y, axis=0, weights=sample_weight)) ** 2).sum(axis=0)
@@ -78,19 +80,26 @@ default="squared_error"
     learning_rate : {"constant", "optimal", "invscaling", "adaptive", "cosine", \
 "exponential"}, default="invscaling"
         Schedule of the step size (see ``LinearClassifier``); ``invscaling`` is
-        ``eta0 / t ** power_t`` over optimizer steps ``t``.
-    eta0 : float, default=0.01
-        Initial learning rate.
-    power_t : float, default=0.25
-        Exponent of the ``invscaling`` schedule.
+        ``eta0 / (t + 1) ** power_t`` over optimizer steps ``t = 0, 1, ...``.
+    eta0 : float or "auto", default="auto"
+        Initial learning rate. ``"auto"`` derives it from the data: for SGD
+        ``1 / (mean squared row norm + fit_intercept)``, a step that stays stable
+        whatever the scale of the features (times ``1 - momentum`` for momentum and
+        Nesterov); 0.01 for the adaptive optimizers.
+    power_t : float, default=0.5
+        Exponent of the ``invscaling`` schedule. (scikit-learn's SGDRegressor uses
+        0.25 with a smaller starting rate; with the larger ``"auto"`` rate a faster
+        decay settles better.)
     lr_decay : float, default=0.9
         Factor per epoch of the ``exponential`` schedule.
     warmup : float, default=0.0
         Epochs over which the rate ramps linearly up from near zero.
     alpha : float, default=1e-4
-        Regularisation strength; for ``adamw`` it is the decoupled weight decay.
+        Regularisation strength. With ``adamw`` the L2 part is applied as decoupled
+        weight decay.
     penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
-        Regularisation of the weights (never the intercept).
+        Regularisation of the weights (never the intercept), as in scikit-learn; L1
+        makes weights exactly zero with every optimizer.
     l1_ratio : float, default=0.15
         Share of L1 in ``elasticnet``.
     momentum : float, default=0.9
@@ -117,8 +126,9 @@ default="squared_error"
     average : bool or int, default=False
         Averaged SGD; an integer starts averaging after that many samples.
     fit_intercept : bool, default=True
-        Learn an intercept per target. It starts at the (weighted) target mean, the
-        ``quantile`` of the targets, or the log of the mean for log-link losses.
+        Learn an intercept per target. ``fit`` starts it at the (weighted) target
+        mean, the ``quantile`` of the targets, or the log of the mean for log-link
+        losses; ``partial_fit`` starts it at zero.
     warm_start : bool, default=False
         Continue from the previous fit: parameters, optimizer state and counters.
     shuffle : bool, default=True
@@ -141,7 +151,8 @@ default="squared_error"
     intercept_ : ndarray of shape (1,) or (n_targets,)
     n_iter_ : int
     t_ : int
-        Optimizer steps (mini-batches) taken since the model was created.
+        Optimizer steps (mini-batches) taken since training started: by the last fit,
+        or since the first of a run of ``partial_fit`` / ``warm_start`` calls.
     history_ : list of dict
         One row per epoch (see ``LinearClassifier``); ``val_score`` is R^2.
     n_features_in_ : int
@@ -183,8 +194,8 @@ default="squared_error"
         *,
         optimizer="sgd",
         learning_rate="invscaling",
-        eta0=0.01,
-        power_t=0.25,
+        eta0="auto",
+        power_t=0.5,
         lr_decay=0.9,
         warmup=0.0,
         alpha=1e-4,
@@ -253,7 +264,9 @@ default="squared_error"
         sample_weight : array-like of shape (n_samples,), optional
         X_val, y_val : array-like, optional
             Validation data, scored every epoch into ``history_``; used for early
-            stopping instead of a held-out fraction when ``early_stopping=True``.
+            stopping instead of a held-out fraction when ``early_stopping=True``. It
+            is used as given: inside a ``Pipeline`` (``clf__X_val=...``) the earlier
+            steps do not transform it, so pass it already transformed.
         sample_weight_val : array-like of shape (n_val_samples,), optional
 
         Returns
@@ -292,7 +305,7 @@ default="squared_error"
 
     # -- hooks ---------------------------------------------------------------------
 
-    def _encode_targets(self, y, classes, first_call):
+    def _encode_targets(self, y, classes, first_call, weights_from_y=False):
         y = np.asarray(y, dtype=np.float64)
         if first_call:
             self._single_target = y.ndim == 1

@@ -121,12 +121,17 @@ def test_wrong_number_of_features_after_fit_is_refused(problem):
         Estimator(**QUICK).fit(X, y, X_val=X[:, :3], y_val=y)
 
 
-def test_coef_init_of_the_wrong_size_is_refused(binary):
+def test_coef_init_of_the_wrong_shape_is_refused(binary):
     X, y = binary
-    with pytest.raises(ValueError, match="coef_init has 4 values; expected 5"):
+    with pytest.raises(ValueError, match=r"coef_init has shape \(4,\); expected \(1, 5\)"):
         LinearClassifier(**QUICK).fit(X, y, coef_init=np.zeros(4))
-    with pytest.raises(ValueError, match="intercept_init has 2 values; expected 1"):
+    with pytest.raises(ValueError, match=r"intercept_init has shape \(2,\); expected \(1,\)"):
         LinearClassifier(**QUICK).fit(X, y, intercept_init=np.zeros(2))
+    # the right number of values in the wrong layout would scramble the weights
+    X3 = np.hstack([X, X[:, :1]])[:, :6]
+    y3 = np.arange(len(y)) % 3
+    with pytest.raises(ValueError, match=r"coef_init has shape \(6, 3\); expected \(3, 6\)"):
+        LinearClassifier(**QUICK).fit(X3, y3, coef_init=np.zeros((6, 3)))
 
 
 def test_two_dimensional_classification_target(binary):

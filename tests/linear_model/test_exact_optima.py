@@ -19,7 +19,14 @@ difference a wrong gradient, penalty scaling or intercept would make.
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification, make_regression
-from sklearn.linear_model import LogisticRegression, PoissonRegressor, QuantileRegressor, Ridge
+from sklearn.linear_model import (
+    ElasticNet,
+    Lasso,
+    LogisticRegression,
+    PoissonRegressor,
+    QuantileRegressor,
+    Ridge,
+)
 from sklearn.metrics import log_loss, mean_pinball_loss, mean_poisson_deviance
 from sklearn.preprocessing import StandardScaler
 
@@ -137,3 +144,31 @@ def test_quantile_matches_quantile_regressor():
     best = mean_pinball_loss(y, reference.predict(X), alpha=0.8)
     assert best <= ours <= best * (1 + 1e-5)
     np.testing.assert_allclose(model.coef_, reference.coef_, atol=0.1)
+
+
+@pytest.mark.parametrize("optimizer, eta0, schedule", [
+    ("sgd", 0.1, "constant"),  # cumulative L1 penalty
+    ("momentum", 0.05, "constant"),  # proximal steps in each optimizer's own step size
+    ("nesterov", 0.05, "constant"),
+    ("adagrad", 0.5, "constant"),
+    ("rmsprop", 0.05, "cosine"),  # fixed-size steps: annealed to settle exactly
+    ("adam", 0.05, "cosine"),
+    ("adamw", 0.05, "cosine"),
+])
+@pytest.mark.parametrize("penalty", ["l1", "elasticnet"])
+def test_l1_penalties_match_lasso_and_elastic_net(optimizer, eta0, schedule, penalty):
+    """Both use ``mean(r^2) / 2 + alpha * l1_ratio * |w|_1 + alpha * (1 - l1_ratio) / 2
+    * |w|^2``; the zero weights must come out exactly zero."""
+    if optimizer == "adamw" and penalty == "elasticnet":
+        pytest.skip("AdamW decouples the L2 part on purpose: it does not minimise the "
+                    "L2-penalised objective, so it has no ElasticNet optimum to match")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 8))
+    y = X @ np.array([1.0, -0.5, 0.25, 0, 0, 0, 0, 0]) + 0.3 * rng.normal(size=200) + 2
+    reference = (Lasso(alpha=0.1, tol=1e-12, max_iter=100_000) if penalty == "l1" else
+                 ElasticNet(alpha=0.1, l1_ratio=0.5, tol=1e-12, max_iter=100_000)).fit(X, y)
+    model = LinearRegressor(optimizer=optimizer, eta0=eta0, learning_rate=schedule,
+                            penalty=penalty, l1_ratio=0.5, alpha=0.1, batch_size=200,
+                            shuffle=False, tol=None, max_iter=3000).fit(X, y)
+    np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-9)
+    np.testing.assert_array_equal(model.coef_ == 0, reference.coef_ == 0)
