@@ -15,21 +15,21 @@ There are three kinds of step:
 * sweep (every other optimizer, and SGD with L1 or averaging on dense input): the
   gradient is summed into a buffer and the optimizer moves every parameter
   (``optimizers.apply``);
-* lazy (plain SGD on sparse input with L1 or averaging): like a sweep, but only the
-  features the batch uses are touched, so it also costs O(nnz):
+* lazy (plain SGD on sparse input with L1 alone, or L2 with averaging): like a sweep,
+  but only the features the batch uses are touched, so it also costs O(nnz):
 
-* L2 decay of every weight is one multiplication of a shared ``scale`` (the weights
-  are ``scale * params``), folded back into ``params`` before the kernel returns;
-* L1 is the cumulative penalty of ``penalties.l1_clip``, caught up when a weight is
-  used. Its running total is kept in units of ``params`` (each step adds
-  ``lr * l1 / scale``), so decay and shrinkage compose exactly as in a dense run;
-* averaging adds ``params[p] * (sum of scales since p was last flushed)``.
+  - L2 decay of every weight is one multiplication of a shared ``scale`` (the
+    weights are ``scale * params``), folded back into ``params`` before the kernel
+    returns;
+  - L1 is the cumulative penalty of ``penalties.l1_clip``, caught up when a weight
+    is used;
+  - averaging adds ``params[p] * (sum of scales since p was last flushed)``.
 
-Lazy steps give the same weights as dense ones up to rounding when L1 comes alone
-(or not at all). With L1 next to L2 decay or averaging they cannot: a weight that
-reaches zero during the steps it skips stops decaying, and its pending shrinkage then
-grows in true units rather than in units of ``params``, which depends on the step at
-which it hit zero. The estimators run those combinations with dense steps.
+Lazy steps give the same weights as dense ones up to rounding. L1 next to L2 decay or
+averaging cannot be done lazily: a weight that reaches zero during the steps it skips
+stops decaying (and stops changing its average), at a step the lazy update does not
+know. The estimators run those combinations as sweeps, so lazy L1 always has a scale
+of 1.
 
 Settings arrive packed in an integer and a float array (indices below).
 """
@@ -358,20 +358,21 @@ def _lazy_sgd_step(params, grad, active, n_active, marked, n_features, n_out, ra
     """Plain SGD step over the active weights; L2 decay goes into the shared scale.
 
     ``rate`` is the step on the summed gradient (lr / batch size), ``decay`` the L2
-    factor ``1 - lr * l2`` of every weight and ``l1_step`` this step's ``lr * l1``.
+    factor ``1 - lr * l2`` of every weight and ``l1_step`` this step's ``lr * l1``
+    (only ever with ``decay == 1``: see the module docstring).
     """
     n_weights = n_features * n_out
     scale = lazy_scale[0] * decay
     if scale < _MIN_SCALE:
         # The shared scale would vanish (or turn negative when lr * l2 >= 1): make
         # the weights true values and decay them directly, this step only.
-        _fold_scale(params, n_weights, l1_step, counters, l1_applied, average_sum,
+        _fold_scale(params, n_weights, 0.0, counters, l1_applied, average_sum,
                     flushed_at, lazy_scale)
         for p in range(n_weights):
             params[p] *= decay
         scale = 1.0
     lazy_scale[0] = scale
-    counters[C_L1_TOTAL] += l1_step / scale
+    counters[C_L1_TOTAL] += l1_step
     rate = rate / scale
     for a in range(n_active):
         j = active[a]
@@ -397,9 +398,8 @@ def _fold_scale(params, n_weights, l1, counters, l1_applied, average_sum, flushe
                 lazy_scale):
     """End lazy bookkeeping: every weight caught up, true values, scale back to 1.
 
-    Applies all pending L1 shrinkage, brings the averages up to date, multiplies the
-    shared scale into the weights and converts the L1 totals from units of
-    ``params`` to true units.
+    Applies all pending L1 shrinkage, brings the averages up to date and multiplies
+    the shared scale into the weights.
     """
     scale = lazy_scale[0]
     for p in range(n_weights):
@@ -409,7 +409,5 @@ def _fold_scale(params, n_weights, l1, counters, l1_applied, average_sum, flushe
         if l1 > 0.0:
             l1_clip(params, p, counters[C_L1_TOTAL], l1_applied)
         params[p] *= scale
-        l1_applied[p] *= scale
-    counters[C_L1_TOTAL] *= scale
     lazy_scale[0] = 1.0
     lazy_scale[1] = 0.0

@@ -50,8 +50,7 @@ def l1_clip(params, p, total, applied):
     """Apply weight ``p``'s pending L1 shrinkage.
 
     The weight moves toward zero by what it has not yet received of ``total`` and
-    stops at zero; ``applied[p]`` records the (signed) change made. ``total`` and
-    ``applied`` are in the units of ``params``.
+    stops at zero; ``applied[p]`` records the (signed) change made.
     """
     before = params[p]
     if before > 0.0:
