@@ -104,14 +104,13 @@ class LinearProblem:
         if s["counters"][linear.C_N_AVERAGED] > 0:
             # The averaged parameters predict, and they converge more slowly than the
             # iterates the epoch's running loss saw: report (and stop on) their loss.
-            return self._loss(self.X_input, self.Y, self.sample_weight, self.rows)
+            Z = self.raw_outputs(self.X_input)
+            rows = slice(None) if self.rows is None else self.rows
+            return self._loss(Z[rows], self.Y[rows], self.sample_weight[rows])
         return loss_sum / weight_sum if weight_sum > 0 else 0.0
 
-    def _loss(self, X, Y, sample_weight, rows=None):
-        """Weighted mean loss of the predicting parameters on ``X[rows]``."""
-        Z = self.raw_outputs(X)
-        if rows is not None:
-            Z, Y, sample_weight = Z[rows], Y[rows], sample_weight[rows]
+    def _loss(self, Z, Y, sample_weight):
+        """Weighted mean loss of raw outputs ``Z`` against encoded targets ``Y``."""
         code = int(self.ints[linear.I_LOSS])
         param = float(self.floats[linear.F_LOSS_PARAM])
         return float(mean_loss(code, np.ascontiguousarray(Z), np.ascontiguousarray(Y),
@@ -125,10 +124,8 @@ class LinearProblem:
         if self.validation is None:
             return {}
         X_val, Y_val, weight_val, score = self.validation
-        return {
-            "val_loss": self._loss(X_val, Y_val, weight_val),
-            "val_score": float(score(self.raw_outputs(X_val))),
-        }
+        Z = self.raw_outputs(X_val)  # once: both the loss and the score use it
+        return {"val_loss": self._loss(Z, Y_val, weight_val), "val_score": float(score(Z))}
 
     def snapshot(self):
         coef, intercept = model_parameters(self.state, self.n_outputs)
