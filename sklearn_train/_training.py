@@ -10,6 +10,12 @@ epoch and the parameter state, with this small interface::
     validate() -> dict             {"val_loss": .., "val_score": ..} or {} without data
     snapshot() -> object           a copy of the parameters that predict
     restore(snapshot)              make a snapshot the current parameters
+    save() -> object               a copy of the whole training state (optimizer too)
+    load(saved)                    go back to a saved state
+
+Callbacks (``sklearn_train.callbacks``) are called around each epoch with a
+``TrainingState``; scikit-learn's own callbacks (``sklearn.callback``) through
+``tasks``. Either may stop training; none does so by raising.
 
 ``train`` runs epochs over it: between two compiled epochs, in Python, it draws the
 row order, asks the schedule for the rates, validates, writes a ``history_`` row,
@@ -57,10 +63,11 @@ def new_progress(seed, optimizer, eta0=None):
     ``epoch`` counts all epochs (it seeds the shuffles); epoch-based schedules count
     from ``schedule_start``, the first epoch of the current ``fit``. ``eta0`` is the
     starting rate in use (resolved when the estimator's is "auto"), ``eta`` the
-    present one of the adaptive schedule.
+    present one of the adaptive schedule, ``lr_scale`` a factor callbacks put on
+    every scheduled rate.
     """
     return {"epoch": 0, "schedule_start": 0, "seed": int(seed), "eta0": eta0,
-            "eta": eta0, "optimizer": optimizer}
+            "eta": eta0, "optimizer": optimizer, "lr_scale": 1.0}
 
 
 def epoch_order(n_rows, shuffle, seed, epoch):
@@ -156,7 +163,87 @@ def _progress_bar(settings, total):
     return tqdm(total=total, unit="epoch", leave=True)
 
 
-def train(problem, settings, progress, max_epochs, *, stop=True):
+class TrainingState:
+    """What callbacks see of a training call, and what they may change.
+
+    One is made per ``fit`` / ``partial_fit`` call and handed to every hook of every
+    callback (see ``sklearn_train.callbacks.Callback``).
+
+    Attributes
+    ----------
+    estimator : estimator
+        The estimator being trained. Its fitted attributes are updated when the call
+        ends; ``model()`` gives a fitted copy at the present parameters.
+    history : list of dict
+        Every ``history_`` row so far, this call's epochs last (the row of the epoch
+        that just ended is ``history[-1]``). Callbacks may add keys to it.
+    stop_training : bool
+        Set to True to stop after the present epoch (returning True from
+        ``on_epoch_end`` does the same).
+    incremental : bool
+        True in ``partial_fit`` (one epoch per call, training goes on across calls).
+    restored_epoch : int or None
+        The epoch whose parameters were restored in this call, if any.
+    """
+
+    def __init__(self, estimator, problem, progress, history, make_model,
+                 incremental=False):
+        self.estimator = estimator
+        self.history = history
+        self.incremental = incremental
+        self.stop_training = False
+        self._problem = problem
+        self._progress = progress
+        self._make_model = make_model
+        self._rates = None
+        self.restored_epoch = None
+
+    @property
+    def epoch(self):
+        """Number of epochs completed, all calls counted (the last row's ``epoch``)."""
+        return self._progress["epoch"]
+
+    @property
+    def learning_rate(self):
+        """Learning rate of the coming epoch's first step.
+
+        Set it in ``on_epoch_begin`` to train the coming epoch at that constant rate
+        instead of the schedule's.
+        """
+        return float(self._rates[0])
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        value = float(value)
+        if not np.isfinite(value) or value <= 0:
+            raise ValueError(f"The learning rate must be a positive number; got {value}.")
+        self._rates = np.array([value])
+
+    @property
+    def lr_scale(self):
+        """Factor on the schedule's rates from the coming epoch on (1.0 at each fit)."""
+        return self._progress.get("lr_scale", 1.0)
+
+    @lr_scale.setter
+    def lr_scale(self, value):
+        self._progress["lr_scale"] = float(value)
+
+    def model(self):
+        """A fitted copy of the estimator with the present parameters."""
+        return self._make_model()
+
+    def snapshot(self):
+        """A copy of the present parameters (for ``restore``)."""
+        return self._problem.snapshot()
+
+    def restore(self, snapshot, epoch):
+        """Make ``snapshot``, taken after ``epoch``, the parameters again."""
+        self._problem.restore(snapshot)
+        self.restored_epoch = epoch
+
+
+def train(problem, settings, progress, max_epochs, *, stop=True, run=None,
+          callbacks=(), tasks=None):
     """Run up to ``max_epochs`` epochs of ``problem``; return the new history rows.
 
     Parameters
@@ -170,42 +257,101 @@ def train(problem, settings, progress, max_epochs, *, stop=True):
     stop : bool
         Apply the tolerance stopping rule and restore the best parameters under
         early stopping (``fit``); ``partial_fit`` runs exactly one epoch instead.
+    run : TrainingState, optional
+        Handed to the callbacks; its ``history`` receives the new rows.
+    callbacks : sequence of sklearn_train.callbacks.Callback
+    tasks : object, optional
+        Reports epochs to scikit-learn's callback protocol (``_callback_tasks``).
     """
+    if run is None:
+        run = TrainingState(None, problem, progress, [], lambda: None)
     monitor = _Monitor(settings)
     history = []
     best = None
     bar = _progress_bar(settings, max_epochs)
-    converged = False
+    finished = False  # stopped by the tolerance rule or a callback
+    diverged = False  # a callback took over a non-finite epoch
+    rollback = any(callback.handles_divergence for callback in callbacks)
     try:
+        for callback in callbacks:
+            callback.on_train_begin(run)
         for _ in range(max_epochs):
-            row = _run_one_epoch(problem, settings, progress)
+            run._rates = _scheduled_rates(problem, settings, progress)
+            for callback in callbacks:
+                callback.on_epoch_begin(run)
+            saved = problem.save() if rollback else None
+            if tasks is not None:
+                tasks.begin_epoch()
+            try:
+                row = _run_one_epoch(problem, settings, progress, run._rates)
+            except DivergenceError as error:
+                if saved is None or not _handled(callbacks, run, error):
+                    raise
+                problem.load(saved)
+                if tasks is not None:
+                    tasks.end_epoch()
+                finished = diverged = True
+                break
             history.append(row)
+            run.history.append(row)
             if stop and monitor.update(row) and settings.early_stopping:
-                best = problem.snapshot()
+                best = (problem.snapshot(), row["epoch"])
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix({k: v for k, v in row.items() if k.endswith(("loss", "score"))})
+            halt = tasks is not None and tasks.end_epoch()
+            for callback in callbacks:
+                halt = bool(callback.on_epoch_end(run)) or halt
+            if halt or run.stop_training:
+                finished = True
+                break
             if stop and settings.tol is not None and monitor.plateau:
                 if settings.learning_rate == "adaptive" and progress["eta"] > ADAPTIVE_MIN:
                     progress["eta"] /= ADAPTIVE_FACTOR
                     monitor.stale = 0
                 else:
-                    converged = True
+                    finished = True
                     break
-        if stop:
+        if stop and history and not diverged:
             _check_growth(history, settings)
+        if best is not None:
+            run.restore(*best)
+        for callback in callbacks:
+            callback.on_train_end(run)
     finally:
         if bar is not None:
             bar.close()
-    if best is not None:
-        problem.restore(best)
-    if stop and settings.tol is not None and not converged:
+    if stop and settings.tol is not None and not finished:
         warnings.warn(
             f"Maximum number of epochs ({max_epochs}) reached before the stopping "
             "criterion was met; consider increasing max_iter.",
             ConvergenceWarning,
         )
     return history
+
+
+def _handled(callbacks, run, error):
+    """Whether a callback takes over a diverging epoch (instead of the error)."""
+    handled = False
+    for callback in callbacks:
+        handled = callback.on_divergence(run, error) or handled
+    return handled
+
+
+def mark_best(history, restored_epoch):
+    """Flag one row ``best``: the epoch restored, else the lowest monitored loss.
+
+    The monitored loss is the validation loss where rows have one, else the training
+    loss. Returns the best epoch (None for an empty history).
+    """
+    if not history:
+        return None
+    if restored_epoch is None:
+        key = "val_loss" if all("val_loss" in row for row in history) else "train_loss"
+        restored_epoch = min(history, key=lambda row: row[key])["epoch"]
+    for row in history:
+        row["best"] = row["epoch"] == restored_epoch
+    return restored_epoch
 
 
 # A training loss this many times its best so far (plus one, for losses near zero)
@@ -232,18 +378,14 @@ def _check_growth(history, settings):
         )
 
 
-def _run_one_epoch(problem, settings, progress):
-    """One compiled epoch plus its bookkeeping; returns the history row."""
-    started = time.perf_counter()
-    epoch = progress["epoch"]
-    n_rows = problem.n_samples
-    order = epoch_order(n_rows, settings.shuffle, progress["seed"], epoch)
+def _scheduled_rates(problem, settings, progress):
+    """The schedule's rate for each step of the coming epoch, times ``lr_scale``."""
     rates = epoch_rates(
         settings.learning_rate,
         settings.eta0,
         first_step=problem.steps_done(),
-        n_steps=problem.n_steps(n_rows),
-        epoch=epoch - progress["schedule_start"],
+        n_steps=problem.n_steps(problem.n_samples),
+        epoch=progress["epoch"] - progress["schedule_start"],
         alpha=settings.alpha,
         power_t=settings.power_t,
         lr_decay=settings.lr_decay,
@@ -251,6 +393,14 @@ def _run_one_epoch(problem, settings, progress):
         horizon=settings.max_iter,
         current=progress["eta"],
     )
+    return rates * progress.get("lr_scale", 1.0)
+
+
+def _run_one_epoch(problem, settings, progress, rates):
+    """One compiled epoch plus its bookkeeping; returns the history row."""
+    started = time.perf_counter()
+    epoch = progress["epoch"]
+    order = epoch_order(problem.n_samples, settings.shuffle, progress["seed"], epoch)
     try:
         train_loss = problem.run_epoch(order, rates)
     except DivergenceError as exc:

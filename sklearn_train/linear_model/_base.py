@@ -6,11 +6,13 @@ validation, validation split, state, the kernel settings, the driver call, the f
 attributes) is here.
 """
 
+import copy
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
+from sklearn.metrics import check_scoring
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
@@ -20,7 +22,10 @@ from .._core.optimizers import ADAM, ADAGRAD, ADAMW, MOMENTUM, NESTEROV, RMSPROP
 from .._core.optimizers import H_BETA1, H_BETA2, H_EPS, H_MOMENTUM, N_HYPER
 from .._core.penalties import penalty_strengths
 from .._core.schedules import SCHEDULES
-from .._training import Settings, new_progress, split_validation, train
+from .._callback_tasks import CallbackSupportMixin, EpochTasks, with_callbacks
+from .._training import Settings, TrainingState, mark_best, new_progress, split_validation
+from .._training import train
+from ..callbacks import Callback
 from ._problem import LinearProblem, copy_state, model_parameters, new_state
 
 OPTIMIZERS = {
@@ -37,7 +42,13 @@ OPTIMIZERS = {
 _EPSILON = 1e-8
 
 
-class BaseLinear(BaseEstimator):
+# Attributes scikit-learn's callback protocol keeps on an estimator during a fit: not
+# part of a fitted copy, and not rolled back when a fit fails (its teardown needs them).
+_CALLBACK_RUNTIME = ("_callback_fit_ctx", "_skl_callbacks_to_teardown",
+                     "_parent_callback_ctx")
+
+
+class BaseLinear(CallbackSupportMixin, BaseEstimator):
     """Base class: parameters, validation and the training call (not public)."""
 
     _parameter_constraints = {
@@ -65,6 +76,8 @@ class BaseLinear(BaseEstimator):
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "callbacks": [list, None],
+        "scoring": [str, callable, None],
     }
 
     # -- hooks for subclasses -------------------------------------------------------
@@ -94,6 +107,10 @@ class BaseLinear(BaseEstimator):
 
     def _stratify(self, y):
         return None
+
+    def _shape_coef(self, coef):
+        """``coef_`` as the estimator exposes it, from (n_outputs, n_features)."""
+        return coef
 
     # -- fitting ------------------------------------------------------------------
 
@@ -214,7 +231,7 @@ class BaseLinear(BaseEstimator):
             if np.any(weight_val < 0):
                 raise ValueError("Negative values in data passed to `sample_weight_val`.")
             Y_val, factor = self._encode_targets(y_val, classes, first_call=False)
-            return None, self._validation_tuple(X_val, y_val, Y_val, weight_val * factor)
+            return None, (X_val, y_val, Y_val, weight_val * factor)
         if not self.early_stopping:
             return None, None
         train_rows, val_rows = split_validation(
@@ -222,16 +239,26 @@ class BaseLinear(BaseEstimator):
         )
         # sample_weight already carries the class weights: do not apply them again
         Y_val, _ = self._encode_targets(y[val_rows], classes, first_call=False)
-        validation = self._validation_tuple(X[val_rows], y[val_rows], Y_val,
-                                            sample_weight[val_rows])
-        return train_rows, validation
+        return train_rows, (X[val_rows], y[val_rows], Y_val, sample_weight[val_rows])
 
-    def _validation_tuple(self, X_val, y_val, Y_val, weight_val):
-        def score(Z):
-            return self._score_outputs(Z, y_val, weight_val)
+    def _validation_problem(self, validation, current_model):
+        """``(X_val, Y_val, weight_val, score)`` for the problem: ``score(Z)`` of raw
+        validation outputs, by ``scoring`` on ``current_model()`` when it is set."""
+        X_val, y_val, Y_val, weight_val = validation
+        if self.scoring is None:
+            def score(Z):
+                return self._score_outputs(Z, y_val, weight_val)
+        else:
+            scorer = check_scoring(self, self.scoring)
+            # only weighted data passes weights: a plain scorer(est, X, y) works too
+            weights = {} if np.all(weight_val == 1.0) else {"sample_weight": weight_val}
+
+            def score(Z):
+                return scorer(current_model(), X_val, y_val, **weights)
 
         return (X_val, np.ascontiguousarray(Y_val), np.ascontiguousarray(weight_val), score)
 
+    @with_callbacks
     def _fit_common(self, X, y, **kwargs):
         """Train as ``_train`` does; a call that fails leaves the estimator as it was.
 
@@ -243,8 +270,11 @@ class BaseLinear(BaseEstimator):
         try:
             return self._train(X, y, **kwargs)
         except BaseException:
+            runtime = {key: self.__dict__[key] for key in _CALLBACK_RUNTIME
+                       if key in self.__dict__}
             self.__dict__.clear()
             self.__dict__.update(before)
+            self.__dict__.update(runtime)
             raise
 
     def _train(self, X, y, *, sample_weight, classes, incremental, coef_init=None,
@@ -298,25 +328,77 @@ class BaseLinear(BaseEstimator):
         if not (incremental and continuing):
             progress["eta0"] = progress["eta"] = self._resolve_eta0(X, rows)
         if not incremental:
-            # epoch-based schedules (cosine, exponential, warm-up, adaptive) start over
-            # with every fit, also a warm-started one; step counts carry on
+            # epoch-based schedules (cosine, exponential, warm-up, adaptive) and the
+            # callbacks' rate factor start over with every fit, also a warm-started
+            # one; step counts carry on
             progress["schedule_start"] = progress["epoch"]
             progress["eta"] = progress["eta0"]
+            progress["lr_scale"] = 1.0
+        callbacks = self._callbacks_for(continuing and incremental)
+        history = list(self.history_) if continuing else []
+        n_before = len(history)
+
+        def fitted(full=False):
+            """The fitted attributes of the present state (copies)."""
+            return self._fitted_attributes(state, n_outputs, progress, history, n_before,
+                                           full)
+
+        def current_model():
+            model = copy.copy(self)
+            for key in _CALLBACK_RUNTIME:
+                model.__dict__.pop(key, None)
+            model.__dict__.update(fitted(full=True))
+            return model
+
+        if validation is not None:
+            validation = self._validation_problem(validation, current_model)
         n_train = Y.shape[0] if rows is None else rows.shape[0]
         ints, floats = self._kernel_settings(n_outputs, n_train,
                                              sparse_input=not isinstance(X, np.ndarray))
         problem = LinearProblem(X, Y, sample_weight, rows, state, ints, floats, validation)
         max_epochs = 1 if incremental else self.max_iter
-        history = train(problem, self._settings(self.max_iter, progress["eta0"]), progress,
-                        max_epochs, stop=not incremental)
-
-        self._state = state
-        self._progress = progress
-        self.history_ = (self.history_ if continuing else []) + history
-        self.n_iter_ = len(history)
-        self.t_ = int(state["counters"][linear.C_STEPS])
-        self._set_coef(*model_parameters(state, n_outputs))
+        run = TrainingState(self, problem, progress, history, current_model, incremental)
+        metadata = None if np.all(sample_weight == 1.0) else {"sample_weight": sample_weight}
+        tasks = EpochTasks.start(self, _rows_of(X, rows), _rows_of(y, rows), metadata,
+                                 max_epochs, fitted)
+        train(problem, self._settings(self.max_iter, progress["eta0"]), progress,
+              max_epochs, stop=not incremental, run=run, callbacks=callbacks, tasks=tasks)
+        best_epoch = mark_best(history, run.restored_epoch)
+        self.__dict__.update(fitted(full=True))
+        self.best_epoch_ = best_epoch
+        self.callbacks_ = callbacks
+        if tasks is not None:
+            tasks.end()
         return self
+
+    def _callbacks_for(self, continuing):
+        """Deep copies of ``callbacks`` for a new run; a run of partial_fit keeps its own."""
+        if continuing and hasattr(self, "callbacks_"):
+            return self.callbacks_
+        callbacks = list(self.callbacks or [])
+        for callback in callbacks:
+            if not isinstance(callback, Callback):
+                raise TypeError(
+                    f"callbacks must be sklearn_train.callbacks.Callback instances; got "
+                    f"{callback!r}. scikit-learn's own callbacks (sklearn.callback) go "
+                    "through set_callbacks(...)."
+                )
+        return copy.deepcopy(callbacks)
+
+    def _fitted_attributes(self, state, n_outputs, progress, history, n_before, full):
+        """``coef_`` and ``intercept_`` of ``state`` (and with ``full`` everything a
+        fit stores: the training state, progress, history, counters), as copies."""
+        coef, intercept = model_parameters(state, n_outputs)
+        attributes = {"coef_": self._shape_coef(coef.copy()), "intercept_": intercept.copy()}
+        if full:
+            attributes.update(
+                _state=copy_state(state, state["params"].dtype),
+                _progress=dict(progress),
+                history_=[dict(row) for row in history],
+                n_iter_=len(history) - n_before,
+                t_=int(state["counters"][linear.C_STEPS]),
+            )
+        return attributes
 
     def _start_from(self, state, coef_init, intercept_init, n_outputs, n_features):
         """Put user-given starting parameters into ``state``; a fresh optimizer."""
@@ -346,10 +428,6 @@ class BaseLinear(BaseEstimator):
             state["counters"][linear.C_L1_TOTAL] = 0.0
             state["counters"][linear.C_N_AVERAGED] = 0.0
 
-    def _set_coef(self, coef, intercept):
-        self.coef_ = coef.copy()
-        self.intercept_ = intercept.copy()
-
     # -- prediction ----------------------------------------------------------------
 
     def _raw_outputs(self, X):
@@ -365,3 +443,10 @@ class BaseLinear(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _rows_of(data, rows):
+    """``data`` itself, or a callable slicing the training rows out when asked."""
+    if rows is None:
+        return data
+    return lambda: data[rows]

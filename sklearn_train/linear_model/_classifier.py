@@ -132,6 +132,17 @@ class LinearClassifier(ClassifierMixin, BaseLinear):
         Seed of the shuffling and of the validation split.
     verbose : int, default=0
         1 or more shows a progress bar over epochs with loss and validation score.
+    callbacks : list of sklearn_train.callbacks.Callback, optional
+        Called around every epoch: ``EarlyStopping``, ``ReduceLROnPlateau``,
+        ``LearningRateScheduler``, ``Checkpoint``, ``TerminateOnNaN``,
+        ``LambdaCallback`` or your own. Cloned with the estimator; training uses
+        copies kept in ``callbacks_``. (scikit-learn's own callbacks, such as
+        ``sklearn.callback.ProgressBar``, go through ``set_callbacks``.)
+    scoring : str, callable or None, default=None
+        Score written to ``history_`` as ``val_score`` each epoch when there is
+        validation data: a scikit-learn scorer name (``"roc_auc"``,
+        ``"neg_log_loss"``, ...) or a callable ``scorer(estimator, X, y)``. None
+        uses ``score`` (accuracy).
     gamma : float, default=2.0
         Focusing exponent of the focal loss (0 gives the log loss).
 
@@ -149,7 +160,16 @@ class LinearClassifier(ClassifierMixin, BaseLinear):
     history_ : list of dict
         One row per epoch: ``epoch``, ``train_loss``, ``val_loss`` and ``val_score``
         when there is validation data, ``learning_rate`` (of the epoch's last step)
-        and ``seconds``. ``pandas.DataFrame(clf.history_)`` makes it a table.
+        and ``seconds``; ``best`` is True on one row: the epoch restored by early
+        stopping (or ``EarlyStopping(restore_best=True)``), else the one with the
+        lowest validation loss (training loss without validation data). Callbacks
+        may add columns. ``pandas.DataFrame(clf.history_)`` makes it a table;
+        ``TrainingHistoryDisplay.from_estimator(clf)`` plots it.
+    best_epoch_ : int
+        The ``epoch`` of the row marked ``best``.
+    callbacks_ : list
+        The copies of ``callbacks`` this estimator trained with (their fitted
+        attributes, such as ``EarlyStopping.stopped_epoch_``, are read here).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Defined when X has string feature names.
@@ -171,7 +191,7 @@ class LinearClassifier(ClassifierMixin, BaseLinear):
     True
     >>> history = clf[-1].history_
     >>> sorted(history[0])
-    ['epoch', 'learning_rate', 'seconds', 'train_loss']
+    ['best', 'epoch', 'learning_rate', 'seconds', 'train_loss']
     """
 
     _parameter_constraints = {
@@ -210,6 +230,8 @@ class LinearClassifier(ClassifierMixin, BaseLinear):
         shuffle=True,
         random_state=None,
         verbose=0,
+        callbacks=None,
+        scoring=None,
         gamma=2.0,
     ):
         self.loss = loss
@@ -238,6 +260,8 @@ class LinearClassifier(ClassifierMixin, BaseLinear):
         self.shuffle = shuffle
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
+        self.scoring = scoring
         self.gamma = gamma
 
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None, *,

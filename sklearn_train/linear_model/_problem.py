@@ -131,6 +131,13 @@ class LinearProblem:
         coef, intercept = model_parameters(self.state, self.n_outputs)
         return np.concatenate([coef.ravel(), intercept])
 
+    def save(self):
+        return {key: value.copy() for key, value in self.state.items()}
+
+    def load(self, saved):
+        for key, value in saved.items():
+            self.state[key][...] = value
+
     def restore(self, snapshot):
         """Continue from ``snapshot``: raw parameters and running average both equal it."""
         self.state["params"][:] = snapshot

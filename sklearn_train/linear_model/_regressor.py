@@ -137,6 +137,17 @@ default="squared_error"
         Seed of the shuffling and of the validation split.
     verbose : int, default=0
         1 or more shows a progress bar over epochs.
+    callbacks : list of sklearn_train.callbacks.Callback, optional
+        Called around every epoch: ``EarlyStopping``, ``ReduceLROnPlateau``,
+        ``LearningRateScheduler``, ``Checkpoint``, ``TerminateOnNaN``,
+        ``LambdaCallback`` or your own. Cloned with the estimator; training uses
+        copies kept in ``callbacks_``. (scikit-learn's own callbacks, such as
+        ``sklearn.callback.ProgressBar``, go through ``set_callbacks``.)
+    scoring : str, callable or None, default=None
+        Score written to ``history_`` as ``val_score`` each epoch when there is
+        validation data: a scikit-learn scorer name (``"roc_auc"``,
+        ``"neg_log_loss"``, ...) or a callable ``scorer(estimator, X, y)``. None
+        uses ``score`` (R^2).
     epsilon : float, default=0.1
         Width of the ``huber`` and ``epsilon_insensitive`` losses.
     quantile : float, default=0.5
@@ -154,7 +165,12 @@ default="squared_error"
         Optimizer steps (mini-batches) taken since training started: by the last fit,
         or since the first of a run of ``partial_fit`` / ``warm_start`` calls.
     history_ : list of dict
-        One row per epoch (see ``LinearClassifier``); ``val_score`` is R^2.
+        One row per epoch (see ``LinearClassifier``); ``val_score`` is R^2 unless
+        ``scoring`` says otherwise.
+    best_epoch_ : int
+        The ``epoch`` of the row marked ``best`` (see ``LinearClassifier``).
+    callbacks_ : list
+        The copies of ``callbacks`` this estimator trained with.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
 
@@ -216,6 +232,8 @@ default="squared_error"
         shuffle=True,
         random_state=None,
         verbose=0,
+        callbacks=None,
+        scoring=None,
         epsilon=0.1,
         quantile=0.5,
         power=1.5,
@@ -245,6 +263,8 @@ default="squared_error"
         self.shuffle = shuffle
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
+        self.scoring = scoring
         self.epsilon = epsilon
         self.quantile = quantile
         self.power = power
@@ -359,10 +379,8 @@ default="squared_error"
     def _score_outputs(self, Z, y, sample_weight):
         return _r2(y, self._inverse_link(Z, y.ndim == 1), sample_weight)
 
-    def _set_coef(self, coef, intercept):
-        super()._set_coef(coef, intercept)
-        if self._single_target:
-            self.coef_ = self.coef_.ravel()
+    def _shape_coef(self, coef):
+        return coef.ravel() if self._single_target else coef
 
     # -- prediction ----------------------------------------------------------------
 

@@ -374,7 +374,7 @@ def test_history_rows_and_counters_after_fit():
 
     assert reg.n_iter_ == len(reg.history_) == 6
     assert [row["epoch"] for row in reg.history_] == list(range(1, 7))
-    assert all(set(row) == {"epoch", "train_loss", "learning_rate", "seconds"}
+    assert all(set(row) == {"epoch", "train_loss", "learning_rate", "seconds", "best"}
                for row in reg.history_)
     assert reg.t_ == 6 * math.ceil(250 / 32)
     # invscaling: the last step t_ ran at eta0 / t_ ** power_t
@@ -383,7 +383,7 @@ def test_history_rows_and_counters_after_fit():
     assert reg.history_[-1]["train_loss"] < reg.history_[0]["train_loss"]
 
     table = pd.DataFrame(reg.history_)
-    assert table.shape == (6, 4)
+    assert table.shape == (6, 5)
     assert (table["seconds"] >= 0).all()
 
 
@@ -394,7 +394,7 @@ def test_history_with_early_stopping_counts_only_training_rows():
 
     table = pd.DataFrame(reg.history_)
     assert set(table.columns) == {"epoch", "train_loss", "val_loss", "val_score",
-                                  "learning_rate", "seconds"}
+                                  "learning_rate", "seconds", "best"}
     assert len(table) == reg.n_iter_ == 4
     n_train = 250 - math.ceil(0.1 * 250)  # validation_fraction=0.1 held out
     assert reg.t_ == 4 * math.ceil(n_train / 32)
