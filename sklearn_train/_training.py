@@ -273,12 +273,10 @@ def train(problem, settings, progress, max_epochs, *, stop=True, run=None,
     diverged = False  # a callback took over a non-finite epoch
     rollback = any(callback.handles_divergence for callback in callbacks)
     try:
-        for callback in callbacks:
-            callback.on_train_begin(run)
+        _call(callbacks, "on_train_begin", run)
         for _ in range(max_epochs):
             run._rates = _scheduled_rates(problem, settings, progress)
-            for callback in callbacks:
-                callback.on_epoch_begin(run)
+            _call(callbacks, "on_epoch_begin", run)
             saved = problem.save() if rollback else None
             if tasks is not None:
                 tasks.begin_epoch()
@@ -300,8 +298,7 @@ def train(problem, settings, progress, max_epochs, *, stop=True, run=None,
                 bar.update(1)
                 bar.set_postfix({k: v for k, v in row.items() if k.endswith(("loss", "score"))})
             halt = tasks is not None and tasks.end_epoch()
-            for callback in callbacks:
-                halt = bool(callback.on_epoch_end(run)) or halt
+            halt = _call(callbacks, "on_epoch_end", run) or halt
             if halt or run.stop_training:
                 finished = True
                 break
@@ -316,8 +313,7 @@ def train(problem, settings, progress, max_epochs, *, stop=True, run=None,
             _check_growth(history, settings)
         if best is not None:
             run.restore(*best)
-        for callback in callbacks:
-            callback.on_train_end(run)
+        _call(callbacks, "on_train_end", run)
     finally:
         if bar is not None:
             bar.close()
@@ -328,6 +324,17 @@ def train(problem, settings, progress, max_epochs, *, stop=True, run=None,
             ConvergenceWarning,
         )
     return history
+
+
+def _call(callbacks, hook, run):
+    """Call one hook of every callback (a hook set to None is skipped); True when
+    any returned a true value."""
+    answer = False
+    for callback in callbacks:
+        function = getattr(callback, hook)
+        if function is not None:
+            answer = bool(function(run)) or answer
+    return answer
 
 
 def _handled(callbacks, run, error):

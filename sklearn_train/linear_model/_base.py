@@ -335,38 +335,51 @@ class BaseLinear(CallbackSupportMixin, BaseEstimator):
             progress["eta"] = progress["eta0"]
             progress["lr_scale"] = 1.0
         callbacks = self._callbacks_for(continuing and incremental)
-        history = list(self.history_) if continuing else []
+        history = [dict(row) for row in self.history_] if continuing else []
         n_before = len(history)
 
         def fitted(full=False):
-            """The fitted attributes of the present state (copies)."""
-            return self._fitted_attributes(state, n_outputs, progress, history, n_before,
-                                           full)
+            """The fitted attributes of the present state (copies). Called only once
+            ``run`` below exists (callbacks, validation scoring, the end of fit)."""
+            attributes = self._fitted_attributes(state, n_outputs)
+            if full:
+                rows = [dict(row) for row in history]
+                attributes.update(
+                    _state=copy_state(state, state["params"].dtype),
+                    _progress=dict(progress),
+                    history_=rows,
+                    best_epoch_=mark_best(rows, run.restored_epoch),
+                    n_iter_=len(history) - n_before,
+                    t_=int(state["counters"][linear.C_STEPS]),
+                    callbacks_=callbacks,
+                )
+            return attributes
 
-        def current_model():
+        def current_model(full=True):
+            """A fitted copy of the estimator at the present parameters."""
             model = copy.copy(self)
             for key in _CALLBACK_RUNTIME:
                 model.__dict__.pop(key, None)
-            model.__dict__.update(fitted(full=True))
+            model.__dict__.update(fitted(full))
             return model
 
         if validation is not None:
-            validation = self._validation_problem(validation, current_model)
+            # a scorer only predicts: the light copy (coef_, intercept_) will do
+            validation = self._validation_problem(validation,
+                                                  lambda: current_model(full=False))
         n_train = Y.shape[0] if rows is None else rows.shape[0]
         ints, floats = self._kernel_settings(n_outputs, n_train,
                                              sparse_input=not isinstance(X, np.ndarray))
         problem = LinearProblem(X, Y, sample_weight, rows, state, ints, floats, validation)
         max_epochs = 1 if incremental else self.max_iter
         run = TrainingState(self, problem, progress, history, current_model, incremental)
-        metadata = None if np.all(sample_weight == 1.0) else {"sample_weight": sample_weight}
+        metadata = (None if np.all(sample_weight == 1.0)
+                    else {"sample_weight": sample_weight[train_rows]})
         tasks = EpochTasks.start(self, _rows_of(X, rows), _rows_of(y, rows), metadata,
                                  max_epochs, fitted)
         train(problem, self._settings(self.max_iter, progress["eta0"]), progress,
               max_epochs, stop=not incremental, run=run, callbacks=callbacks, tasks=tasks)
-        best_epoch = mark_best(history, run.restored_epoch)
         self.__dict__.update(fitted(full=True))
-        self.best_epoch_ = best_epoch
-        self.callbacks_ = callbacks
         if tasks is not None:
             tasks.end()
         return self
@@ -385,20 +398,10 @@ class BaseLinear(CallbackSupportMixin, BaseEstimator):
                 )
         return copy.deepcopy(callbacks)
 
-    def _fitted_attributes(self, state, n_outputs, progress, history, n_before, full):
-        """``coef_`` and ``intercept_`` of ``state`` (and with ``full`` everything a
-        fit stores: the training state, progress, history, counters), as copies."""
+    def _fitted_attributes(self, state, n_outputs):
+        """``coef_`` and ``intercept_`` of ``state``, as copies."""
         coef, intercept = model_parameters(state, n_outputs)
-        attributes = {"coef_": self._shape_coef(coef.copy()), "intercept_": intercept.copy()}
-        if full:
-            attributes.update(
-                _state=copy_state(state, state["params"].dtype),
-                _progress=dict(progress),
-                history_=[dict(row) for row in history],
-                n_iter_=len(history) - n_before,
-                t_=int(state["counters"][linear.C_STEPS]),
-            )
-        return attributes
+        return {"coef_": self._shape_coef(coef.copy()), "intercept_": intercept.copy()}
 
     def _start_from(self, state, coef_init, intercept_init, n_outputs, n_features):
         """Put user-given starting parameters into ``state``; a fresh optimizer."""
