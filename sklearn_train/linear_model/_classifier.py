@@ -2,42 +2,14 @@
 
 from numbers import Real
 
-import numpy as np
-from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
 
-from .._core import losses
+from .._targets import CLASSIFICATION_LOSSES, ClassifierTargets
 from ._base import BaseLinear
 
-# loss name -> (code with two classes, code with more)
-_LOSSES = {
-    "log_loss": (losses.LOG, losses.SOFTMAX_LOG),
-    "focal": (losses.FOCAL, losses.SOFTMAX_FOCAL),
-    "hinge": (losses.HINGE, losses.HINGE),
-    "squared_hinge": (losses.SQUARED_HINGE, losses.SQUARED_HINGE),
-    "modified_huber": (losses.MODIFIED_HUBER, losses.MODIFIED_HUBER),
-    "perceptron": (losses.PERCEPTRON, losses.PERCEPTRON),
-}
-_PROBABILISTIC = ("log_loss", "focal", "modified_huber")
-# Smallest class frequency used to place the starting intercept (avoids log(0)).
-_MIN_FREQUENCY = 1e-4
 
-
-def _has_proba(estimator):
-    if estimator.loss not in _PROBABILISTIC:
-        raise AttributeError(
-            f"probability estimates are not available for loss={estimator.loss!r}; "
-            f"use one of {_PROBABILISTIC}."
-        )
-    return True
-
-
-class LinearClassifier(ClassifierMixin, BaseLinear):
+class LinearClassifier(ClassifierTargets, ClassifierMixin, BaseLinear):
     """Linear classifier trained by mini-batch gradient descent.
 
     A drop-in for scikit-learn's ``SGDClassifier`` (same parameter names and meanings
@@ -196,7 +168,7 @@ class LinearClassifier(ClassifierMixin, BaseLinear):
 
     _parameter_constraints = {
         **BaseLinear._parameter_constraints,
-        "loss": [StrOptions(set(_LOSSES))],
+        "loss": [StrOptions(set(CLASSIFICATION_LOSSES))],
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "gamma": [Interval(Real, 0, None, closed="left")],
     }
@@ -331,163 +303,3 @@ class LinearClassifier(ClassifierMixin, BaseLinear):
             X, y, sample_weight=sample_weight, classes=classes, incremental=True,
             X_val=X_val, y_val=y_val, sample_weight_val=sample_weight_val,
         )
-
-    # -- hooks ---------------------------------------------------------------------
-
-    def _encode_targets(self, y, classes, first_call, weights_from_y=False):
-        check_classification_targets(y)
-        if first_call:
-            labels = np.unique(y if classes is None else classes)
-            if labels.shape[0] < 2:
-                raise ValueError(
-                    f"{type(self).__name__} needs at least 2 classes in the data; got "
-                    f"{labels.shape[0]} class: {labels!r}."
-                )
-            self.classes_ = labels
-        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(
-                f"classes={classes!r} differs from the classes of the first call, "
-                f"{self.classes_!r}."
-            )
-        unseen = ~np.isin(y, self.classes_)
-        if unseen.any():
-            raise ValueError(
-                f"y contains labels not among classes_ {self.classes_!r}: "
-                f"{np.unique(np.asarray(y)[unseen])!r}."
-            )
-        index = np.searchsorted(self.classes_, y)
-        n_classes = self.classes_.shape[0]
-        if n_classes == 2:
-            Y = np.where(index == 1, 1.0, -1.0)[:, None]
-        elif self.loss in ("log_loss", "focal"):
-            Y = np.zeros((y.shape[0], n_classes))
-            Y[np.arange(y.shape[0]), index] = 1.0
-        else:
-            Y = np.full((y.shape[0], n_classes), -1.0)
-            Y[np.arange(y.shape[0]), index] = 1.0
-        factor = np.ones(y.shape[0])
-        if self.class_weight is not None:
-            # per-class weights come from a fit's training labels ("balanced") and are
-            # reused for its validation data and for later partial_fit calls
-            if weights_from_y or not hasattr(self, "_class_weights"):
-                self._class_weights = compute_class_weight(
-                    self.class_weight, classes=self.classes_, y=y)
-            factor = self._class_weights[index]
-        return np.ascontiguousarray(Y), factor
-
-    def _loss_code(self):
-        binary, multiclass = _LOSSES[self.loss]
-        return binary if self.classes_.shape[0] == 2 else multiclass
-
-    def _loss_param(self):
-        return float(self.gamma)
-
-    def _initial_intercept(self, Y, sample_weight):
-        n_outputs = Y.shape[1]
-        if self.loss not in ("log_loss", "focal"):
-            return np.zeros(n_outputs)
-        total = sample_weight.sum()
-        if total <= 0:
-            return np.zeros(n_outputs)
-        if n_outputs == 1:
-            positive = sample_weight @ (Y[:, 0] > 0) / total
-            positive = np.clip(positive, _MIN_FREQUENCY, 1 - _MIN_FREQUENCY)
-            return np.array([np.log(positive / (1 - positive))])
-        log_frequency = np.log(np.maximum(sample_weight @ Y / total, _MIN_FREQUENCY))
-        return log_frequency - log_frequency.mean()
-
-    def _score_outputs(self, Z, y, sample_weight):
-        # accuracy_score's input checks cost milliseconds per epoch on small data;
-        # the inputs here are already validated.
-        total = sample_weight.sum()
-        if total <= 0:
-            return float("nan")
-        return float(sample_weight @ (self._decode(Z) == y) / total)
-
-    def _stratify(self, y):
-        return y
-
-    # -- prediction ----------------------------------------------------------------
-
-    def _decode(self, Z):
-        if Z.shape[1] == 1:
-            return self.classes_[(Z[:, 0] > 0).astype(int)]
-        return self.classes_[np.argmax(Z, axis=1)]
-
-    def decision_function(self, X):
-        """Raw scores: signed distance to the boundary, or one score per class.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-        """
-        Z = self._raw_outputs(X)
-        return Z[:, 0] if Z.shape[1] == 1 else Z
-
-    def predict(self, X):
-        """Predicted class of each row of ``X``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-        """
-        return self._decode(self._raw_outputs(X))
-
-    @available_if(_has_proba)
-    def predict_proba(self, X):
-        """Class probabilities (``log_loss``, ``focal`` and ``modified_huber`` only).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Columns follow ``classes_``.
-        """
-        check_is_fitted(self)
-        Z = self._raw_outputs(X)
-        if self.loss == "modified_huber":
-            # scikit-learn's rule: (clip(z, -1, 1) + 1) / 2, normalised one-vs-rest
-            P = (np.clip(Z, -1.0, 1.0) + 1.0) / 2.0
-            if P.shape[1] == 1:
-                return np.hstack([1.0 - P, P])
-            total = P.sum(axis=1, keepdims=True)
-            empty = total[:, 0] == 0
-            P[empty] = 1.0
-            total[empty] = P.shape[1]
-            return P / total
-        if Z.shape[1] == 1:
-            positive = expit(Z)
-            return np.hstack([1.0 - positive, positive])
-        return softmax(Z, axis=1)
-
-    @available_if(_has_proba)
-    def predict_log_proba(self, X):
-        """Logarithm of ``predict_proba``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
-        if self.loss == "modified_huber":
-            with np.errstate(divide="ignore"):
-                return np.log(self.predict_proba(X))
-        Z = self._raw_outputs(X)
-        if Z.shape[1] == 1:
-            # log(1 - sigmoid(z)) = log_sigmoid(-z): finite where 1 - p rounds to 0
-            return np.hstack([log_expit(-Z), log_expit(Z)])
-        return log_softmax(Z, axis=1)

@@ -2,56 +2,14 @@
 
 from numbers import Real
 
-import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._core import losses
+from .._targets import REGRESSION_LOSSES, RegressorTargets
 from ._base import BaseLinear
 
-_LOSSES = {
-    "squared_error": losses.SQUARED,
-    "huber": losses.HUBER,
-    "epsilon_insensitive": losses.EPSILON_INSENSITIVE,
-    "squared_epsilon_insensitive": losses.SQUARED_EPSILON_INSENSITIVE,
-    "quantile": losses.QUANTILE,
-    "poisson": losses.POISSON,
-    "gamma": losses.GAMMA,
-    "tweedie": losses.TWEEDIE,
-}
-_LOG_LINK = ("poisson", "gamma", "tweedie")
-# Smallest mean used to place a log-link intercept (all-zero targets give log(0)).
-_MIN_MEAN = 1e-10
 
-
-def _r2(y, y_pred, sample_weight):
-    """Weighted R^2 averaged over targets, as ``sklearn.metrics.r2_score`` computes it.
-
-    Called every epoch on already validated arrays, where r2_score's input checks
-    would cost more than the epoch on small data.
-    """
-    y = y.reshape(y.shape[0], -1)
-    y_pred = y_pred.reshape(y.shape)
-    if sample_weight.sum() <= 0:
-        return float("nan")
-    w = sample_weight[:, None]
-    residual = (w * (y - y_pred) ** 2).sum(axis=0)
-    spread = (w * (y - np.average(y, axis=0, weights=sample_weight)) ** 2).sum(axis=0)
-    # r2_score's convention for a constant target: 1 if predicted exactly, else 0
-    scores = np.where(spread > 0, 1 - residual / np.where(spread > 0, spread, 1),
-                      np.where(residual == 0, 1.0, 0.0))
-    return float(scores.mean())
-
-
-def _weighted_quantile(values, weights, q):
-    """Smallest value whose cumulative weight share reaches ``q``."""
-    order = np.argsort(values)
-    cumulative = np.cumsum(weights[order])
-    position = np.searchsorted(cumulative, q * cumulative[-1])
-    return values[order][min(position, values.shape[0] - 1)]
-
-
-class LinearRegressor(RegressorMixin, BaseLinear):
+class LinearRegressor(RegressorTargets, RegressorMixin, BaseLinear):
     """Linear regression trained by mini-batch gradient descent.
 
     A drop-in for scikit-learn's ``SGDRegressor`` (same parameter names and meanings
@@ -198,7 +156,7 @@ default="squared_error"
 
     _parameter_constraints = {
         **BaseLinear._parameter_constraints,
-        "loss": [StrOptions(set(_LOSSES))],
+        "loss": [StrOptions(set(REGRESSION_LOSSES))],
         "epsilon": [Interval(Real, 0, None, closed="left")],
         "quantile": [Interval(Real, 0, 1, closed="neither")],
         "power": [Interval(Real, None, 0, closed="right"), Interval(Real, 1, None, closed="left")],
@@ -323,86 +281,5 @@ default="squared_error"
             X_val=X_val, y_val=y_val, sample_weight_val=sample_weight_val,
         )
 
-    # -- hooks ---------------------------------------------------------------------
-
-    def _encode_targets(self, y, classes, first_call, weights_from_y=False):
-        y = np.asarray(y, dtype=np.float64)
-        if first_call:
-            self._single_target = y.ndim == 1
-        elif (y.ndim == 1) != self._single_target:
-            raise ValueError(
-                "y must have the same number of dimensions as in the first fit: "
-                f"{'1' if self._single_target else '2'}-D."
-            )
-        self._check_target_domain(y)
-        Y = y.reshape(y.shape[0], -1)
-        return np.ascontiguousarray(Y), np.ones(y.shape[0])
-
-    def _check_target_domain(self, y):
-        power = {"poisson": 1.0, "gamma": 2.0}.get(self.loss, self.power)
-        if self.loss not in _LOG_LINK:
-            return
-        if power >= 2 and np.any(y <= 0):
-            raise ValueError(
-                f"loss={self.loss!r} (power={power:g}) needs strictly positive y; "
-                f"the smallest value is {y.min():g}."
-            )
-        if 1 <= power < 2 and np.any(y < 0):
-            raise ValueError(
-                f"loss={self.loss!r} (power={power:g}) needs non-negative y; the "
-                f"smallest value is {y.min():g}."
-            )
-
-    def _loss_code(self):
-        return _LOSSES[self.loss]
-
-    def _loss_param(self):
-        if self.loss == "quantile":
-            return float(self.quantile)
-        if self.loss == "tweedie":
-            return float(self.power)
-        return float(self.epsilon)
-
-    def _initial_intercept(self, Y, sample_weight):
-        if sample_weight.sum() <= 0:
-            return np.zeros(Y.shape[1])
-        if self.loss == "quantile":
-            return np.array(
-                [_weighted_quantile(Y[:, k], sample_weight, self.quantile)
-                 for k in range(Y.shape[1])]
-            )
-        mean = np.average(Y, axis=0, weights=sample_weight)
-        if self.loss in _LOG_LINK:
-            return np.log(np.maximum(mean, _MIN_MEAN))
-        return mean
-
-    def _score_outputs(self, Z, y, sample_weight):
-        return _r2(y, self._inverse_link(Z, y.ndim == 1), sample_weight)
-
     def _shape_coef(self, coef):
         return coef.ravel() if self._single_target else coef
-
-    # -- prediction ----------------------------------------------------------------
-
-    def _inverse_link(self, Z, single):
-        predictions = np.exp(Z) if self.loss in _LOG_LINK else Z
-        return predictions[:, 0] if single else predictions
-
-    def predict(self, X):
-        """Predicted targets (the mean under a log link: ``exp`` of the linear part).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
-        """
-        return self._inverse_link(self._raw_outputs(X), self._single_target)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.target_tags.positive_only = self.loss in _LOG_LINK
-        return tags

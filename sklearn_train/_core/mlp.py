@@ -1,0 +1,421 @@
+"""Epoch and forward kernels for multilayer perceptrons.
+
+Parameters are one flat vector; layer ``l`` holds its weights ``W_l`` (``n_in x n_out``,
+row-major, so ``coefs_[l]`` is a reshape) followed by its biases ``b_l``. A ``layout``
+array describes the layers, one row each (``L_*`` columns): where the weights and
+biases start, the layer's widths, its activation and whether it is frozen.
+
+One call trains one epoch. Per mini-batch, the rows are gathered into a dense buffer
+(CSR rows are scattered into it), then every product is a BLAS matrix multiply
+(``np.dot`` with an ``out`` buffer: no allocation in the batch loop):
+
+* forward: ``Z_l = A_{l-1} W_l + b_l``, ``A_l = act_l(Z_l)`` (inverted dropout on the
+  hidden layers); the last layer's ``Z`` are the raw outputs, whose loss derivative
+  comes from ``losses.loss_grad`` row by row (softmax, sigmoid and log links live
+  there);
+* backward: ``dW_l = A_{l-1}^T dZ_l``, ``db_l`` the column sums of ``dZ_l``, and
+  ``dZ_{l-1} = (dZ_l W_l^T) * act'_{l-1}``, down to the first layer that is not
+  frozen;
+* step: each unfrozen layer's weights get the L2 term (AdamW: decoupled decay), then
+  ``optimizers.apply`` moves weights and biases.
+
+For an autoencoder (``I_RECONSTRUCT``) the targets are the batch's own clean input
+rows; ``F_NOISE`` adds Gaussian noise to the input only (denoising).
+"""
+
+import math
+
+import numpy as np
+
+from ._jit import kernel
+from .data import n_cols, row_axpy, row_span
+from .losses import loss_grad
+from .optimizers import ADAMW, N_STEP, S_LR, apply, begin_step
+
+# activations
+IDENTITY = 0
+RELU = 1
+LEAKY_RELU = 2
+GELU = 3
+TANH = 4
+LOGISTIC = 5
+LEAKY_SLOPE = 0.01
+
+# layout columns
+L_WEIGHTS = 0
+L_BIASES = 1
+L_IN = 2
+L_OUT = 3
+L_ACTIVATION = 4
+L_FROZEN = 5
+N_LAYOUT = 6
+
+# integer settings
+I_LOSS = 0
+I_OPTIMIZER = 1
+I_BATCH_SIZE = 2
+I_RECONSTRUCT = 3  # 1: the targets are the inputs (autoencoder)
+I_SEED = 4  # dropout and input noise
+N_INTS = 5
+
+# float settings
+F_LOSS_PARAM = 0
+F_L2 = 1
+F_DROPOUT = 2
+F_NOISE = 3
+N_FLOATS = 4  # followed by the optimizer hyper-parameters
+
+# counters kept between calls
+C_STEPS = 0
+N_COUNTERS = 1
+
+OK = 0
+DIVERGED = 1
+
+# Rows per block of the forward kernel (prediction, validation).
+_CHUNK = 1024
+
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_MUL1 = np.uint64(0xBF58476D1CE4E5B9)
+_MUL2 = np.uint64(0x94D049BB133111EB)
+_INV_2_53 = 1.0 / 9007199254740992.0
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+@kernel
+def mlp_epoch(X, Y, sample_weight, order, rates, state, layout, ints, floats):
+    """Train one epoch over the rows ``order`` of ``X`` in that order.
+
+    Parameters
+    ----------
+    X : 2-D array or data.CSR
+        Input (float32 or float64); parameters and buffers share its dtype.
+    Y : ndarray of shape (n_samples, n_outputs), float64
+        Encoded targets (ignored for an autoencoder).
+    sample_weight : ndarray of shape (n_samples,)
+    order : ndarray of int64
+    rates : ndarray of float64
+        Learning rate of each mini-batch, or one rate for all.
+    state : tuple
+        ``(params, moments, counters)``, updated in place.
+    layout : ndarray of int64, shape (n_layers, N_LAYOUT)
+    ints, floats : ndarray
+        Packed settings (``I_*``, ``F_*`` then the optimizer hyper-parameters).
+
+    Returns
+    -------
+    loss_sum, weight_sum : float
+        Sums of ``sample_weight * loss`` and of ``sample_weight`` over the rows seen.
+    status : int
+        ``OK``, or ``DIVERGED`` when a batch loss was not finite (stopped there).
+    """
+    params, moments, counters = state
+    batch_size = ints[I_BATCH_SIZE]
+    optimizer = ints[I_OPTIMIZER]
+    reconstruct = ints[I_RECONSTRUCT] == 1
+    hyper = floats[N_FLOATS:]
+    n_layers = layout.shape[0]
+    n_features = n_cols(X)
+    dtype_zero = params[:1] * 0  # buffers in the parameters' dtype
+
+    offsets, size = _buffer_offsets(layout, batch_size)
+    inputs = np.zeros(batch_size * n_features, dtype=dtype_zero.dtype)
+    clean = np.zeros(batch_size * n_features if reconstruct else 0, dtype=dtype_zero.dtype)
+    pre = np.empty(size, dtype=dtype_zero.dtype)  # Z of every layer
+    post = np.empty(size, dtype=dtype_zero.dtype)  # A of every layer (masks applied)
+    mask = np.empty(size, dtype=dtype_zero.dtype)  # dropout scale of every unit
+    width = np.max(layout[:, L_OUT])
+    width = max(width, n_features)
+    delta = np.empty(batch_size * width, dtype=dtype_zero.dtype)
+    delta_below = np.empty(batch_size * width, dtype=dtype_zero.dtype)
+    grad = np.zeros_like(params)
+    n_out = layout[n_layers - 1, L_OUT]
+    z = np.empty(n_out)
+    dz = np.empty(n_out)
+    step = np.zeros(N_STEP)
+
+    loss_sum = 0.0
+    weight_sum = 0.0
+    status = OK
+    n_rows = order.shape[0]
+    for start in range(0, n_rows, batch_size):
+        stop = min(start + batch_size, n_rows)
+        nb = stop - start
+        batch = start // batch_size
+        lr = rates[batch] if rates.shape[0] > 1 else rates[0]
+        counters[C_STEPS] += 1.0
+        seed = _stream(ints[I_SEED], counters[C_STEPS])
+        source = _gather(X, order, start, stop, inputs, clean, reconstruct,
+                         floats[F_NOISE], seed)
+        _forward_batch(source, nb, params, layout, offsets, pre, post, mask,
+                       floats[F_DROPOUT], seed)
+        batch_loss, batch_weight = _output_delta(
+            pre, offsets, layout, nb, Y, sample_weight, order, start, clean, reconstruct,
+            ints[I_LOSS], floats[F_LOSS_PARAM], z, dz, delta)
+        if not math.isfinite(batch_loss):
+            status = DIVERGED
+            break
+        loss_sum += batch_loss
+        weight_sum += batch_weight
+        _backward_batch(source, nb, params, grad, layout, offsets, pre, post, mask,
+                        floats[F_DROPOUT], delta, delta_below)
+        begin_step(optimizer, lr, counters[C_STEPS], hyper, step)
+        _step(params, grad, moments, hyper, step, layout, optimizer, floats[F_L2])
+    return loss_sum, weight_sum, status
+
+
+@kernel
+def _buffer_offsets(layout, rows):
+    """Start of each layer's ``rows x n_out`` block in the activation buffers."""
+    n_layers = layout.shape[0]
+    offsets = np.empty(n_layers, dtype=np.int64)
+    size = 0
+    for layer in range(n_layers):
+        offsets[layer] = size
+        size += rows * layout[layer, L_OUT]
+    return offsets, size
+
+
+@kernel
+def _stream(seed, step):
+    """A SplitMix64 state for one optimizer step: its own stream of random draws."""
+    return _mix(np.uint64(seed) ^ _mix(np.uint64(step) * _GAMMA))
+
+
+@kernel(inline="always")
+def _mix(z):
+    z = (z ^ (z >> np.uint64(30))) * _MUL1
+    z = (z ^ (z >> np.uint64(27))) * _MUL2
+    return z ^ (z >> np.uint64(31))
+
+
+@kernel
+def _uniform(state, index):
+    """The ``index``-th draw in [0, 1) of the stream ``state``."""
+    return float(_mix(state + np.uint64(index + 1) * _GAMMA) >> np.uint64(11)) * _INV_2_53
+
+
+@kernel
+def _gather(X, order, start, stop, inputs, clean, reconstruct, noise, seed):
+    """Densify rows ``order[start:stop]`` into ``inputs`` (with input noise); return
+    the batch's input as a ``(rows, n_features)`` array."""
+    n_features = n_cols(X)
+    nb = stop - start
+    used = nb * n_features
+    inputs[:used] = 0.0
+    for r in range(nb):
+        a, b = row_span(X, order[start + r])
+        row_axpy(X, a, b, 1.0, inputs, r * n_features)
+    if reconstruct:
+        clean[:used] = inputs[:used]
+    if noise > 0.0:
+        for p in range(0, used):
+            # Box-Muller from two draws per element
+            u1 = _uniform(seed, 2 * p) + _INV_2_53
+            u2 = _uniform(seed, 2 * p + 1)
+            gauss = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+            inputs[p] += noise * gauss
+    return inputs[:used].reshape(nb, n_features)
+
+
+@kernel
+def _forward_batch(source, nb, params, layout, offsets, pre, post, mask, dropout, seed):
+    """Forward pass of ``nb`` rows; fills every layer's ``Z`` (``pre``) and ``A``."""
+    n_layers = layout.shape[0]
+    below = source
+    for layer in range(n_layers):
+        n_in = layout[layer, L_IN]
+        n_out = layout[layer, L_OUT]
+        Z = _block(pre, offsets[layer], nb, n_out)
+        _affine(below, params, layout[layer, L_WEIGHTS], layout[layer, L_BIASES], n_in,
+                n_out, Z)
+        A = _block(post, offsets[layer], nb, n_out)
+        _activate(layout[layer, L_ACTIVATION], Z, A)
+        if dropout > 0.0 and layer < n_layers - 1:
+            M = _block(mask, offsets[layer], nb, n_out)
+            keep = 1.0 / (1.0 - dropout)
+            base = offsets[layer]
+            for r in range(nb):
+                for k in range(n_out):
+                    drop = _uniform(seed, base + r * n_out + k) < dropout
+                    M[r, k] = 0.0 if drop else keep
+                    A[r, k] *= M[r, k]
+        below = A
+
+
+@kernel
+def _block(buffer, offset, rows, columns):
+    return buffer[offset:offset + rows * columns].reshape(rows, columns)
+
+
+@kernel
+def _affine(below, params, weights, biases, n_in, n_out, Z):
+    """``Z = below @ W + b`` for the layer whose parameters start at ``weights``."""
+    W = params[weights:weights + n_in * n_out].reshape(n_in, n_out)
+    np.dot(below, W, Z)
+    for r in range(Z.shape[0]):
+        for k in range(n_out):
+            Z[r, k] += params[biases + k]
+
+
+@kernel
+def _activate(code, Z, A):
+    rows, columns = Z.shape
+    for r in range(rows):
+        for k in range(columns):
+            v = Z[r, k]
+            if code == RELU:
+                A[r, k] = v if v > 0.0 else 0.0
+            elif code == LEAKY_RELU:
+                A[r, k] = v if v > 0.0 else LEAKY_SLOPE * v
+            elif code == GELU:
+                A[r, k] = 0.5 * v * (1.0 + math.erf(v * _INV_SQRT2))
+            elif code == TANH:
+                A[r, k] = math.tanh(v)
+            elif code == LOGISTIC:
+                A[r, k] = 1.0 / (1.0 + math.exp(-v))
+            else:
+                A[r, k] = v
+
+
+@kernel
+def _activation_slope(code, Z, D):
+    """Multiply ``D`` by the derivative of the activation at ``Z``."""
+    rows, columns = Z.shape
+    for r in range(rows):
+        for k in range(columns):
+            v = Z[r, k]
+            if code == RELU:
+                slope = 1.0 if v > 0.0 else 0.0
+            elif code == LEAKY_RELU:
+                slope = 1.0 if v > 0.0 else LEAKY_SLOPE
+            elif code == GELU:
+                slope = (0.5 * (1.0 + math.erf(v * _INV_SQRT2))
+                         + v * _INV_SQRT_2PI * math.exp(-0.5 * v * v))
+            elif code == TANH:
+                t = math.tanh(v)
+                slope = 1.0 - t * t
+            elif code == LOGISTIC:
+                s = 1.0 / (1.0 + math.exp(-v))
+                slope = s * (1.0 - s)
+            else:
+                slope = 1.0
+            D[r, k] *= slope
+
+
+@kernel
+def _output_delta(pre, offsets, layout, nb, Y, sample_weight, order, start, clean,
+                  reconstruct, loss_code, loss_param, z, dz, delta):
+    """Loss of the batch's raw outputs; ``delta`` receives ``w * dloss/dz / nb``."""
+    last = layout.shape[0] - 1
+    n_out = layout[last, L_OUT]
+    Z = _block(pre, offsets[last], nb, n_out)
+    D = _block(delta, 0, nb, n_out)
+    targets = _block(clean, 0, nb, n_out) if reconstruct else Y
+    batch_loss = 0.0
+    batch_weight = 0.0
+    for r in range(nb):
+        i = order[start + r]
+        weight = sample_weight[i]
+        for k in range(n_out):
+            z[k] = Z[r, k]
+        value = loss_grad(loss_code, z, targets, r if reconstruct else i, dz, loss_param)
+        batch_loss += weight * value
+        batch_weight += weight
+        for k in range(n_out):
+            D[r, k] = weight * dz[k] / nb
+    return batch_loss, batch_weight
+
+
+@kernel
+def _backward_batch(source, nb, params, grad, layout, offsets, pre, post, mask, dropout,
+                    delta, delta_below):
+    """Gradients of the unfrozen layers from the output ``delta`` (consumed)."""
+    n_layers = layout.shape[0]
+    lowest = n_layers  # lowest layer that trains: no gradient is needed below it
+    for layer in range(n_layers):
+        if layout[layer, L_FROZEN] == 0:
+            lowest = min(lowest, layer)
+    upper = delta
+    lower = delta_below
+    for layer in range(n_layers - 1, lowest - 1, -1):
+        n_in = layout[layer, L_IN]
+        n_out = layout[layer, L_OUT]
+        D = _block(upper, 0, nb, n_out)
+        below = source if layer == 0 else _block(post, offsets[layer - 1], nb, n_in)
+        weights = layout[layer, L_WEIGHTS]
+        W = params[weights:weights + n_in * n_out].reshape(n_in, n_out)
+        if layout[layer, L_FROZEN] == 0:
+            G = grad[weights:weights + n_in * n_out].reshape(n_in, n_out)
+            np.dot(below.T, D, G)
+            biases = layout[layer, L_BIASES]
+            for k in range(n_out):
+                grad[biases + k] = 0.0
+            for r in range(nb):
+                for k in range(n_out):
+                    grad[biases + k] += D[r, k]
+        if layer > lowest:
+            D_below = _block(lower, 0, nb, n_in)
+            np.dot(D, W.T, D_below)
+            _activation_slope(layout[layer - 1, L_ACTIVATION],
+                              _block(pre, offsets[layer - 1], nb, n_in), D_below)
+            if dropout > 0.0:  # layer - 1 is a hidden layer: it had dropout
+                M = _block(mask, offsets[layer - 1], nb, n_in)
+                for r in range(nb):
+                    for k in range(n_in):
+                        D_below[r, k] *= M[r, k]
+            upper, lower = lower, upper
+
+
+@kernel
+def _step(params, grad, moments, hyper, step, layout, optimizer, l2):
+    """One optimizer step on every unfrozen layer (L2 on the weights only)."""
+    lr = step[S_LR]
+    for layer in range(layout.shape[0]):
+        if layout[layer, L_FROZEN] != 0:
+            continue
+        weights = layout[layer, L_WEIGHTS]
+        biases = layout[layer, L_BIASES]
+        end = biases + layout[layer, L_OUT]
+        if l2 > 0.0:
+            if optimizer == ADAMW:
+                decay = 1.0 - lr * l2
+                for p in range(weights, biases):
+                    params[p] *= decay
+            else:
+                for p in range(weights, biases):
+                    grad[p] += l2 * params[p]
+        apply(optimizer, params, grad, moments, hyper, step, weights, end)
+
+
+@kernel
+def mlp_forward(X, params, layout, first, last, out):
+    """Outputs of layers ``first..last`` for the rows of ``X`` into ``out``.
+
+    ``X`` is the input of layer ``first``; ``out`` (``n_samples x n_out`` of layer
+    ``last``) receives that layer's activations (raw outputs for the output layer).
+    Rows go through in blocks, so memory stays ``_CHUNK x width``.
+    """
+    n_rows = out.shape[0]
+    n_features = n_cols(X)
+    sub = layout[first:last + 1]
+    offsets, size = _buffer_offsets(sub, _CHUNK)
+    inputs = np.zeros(_CHUNK * n_features, dtype=params.dtype)
+    pre = np.empty(size, dtype=params.dtype)
+    post = np.empty(size, dtype=params.dtype)
+    n_out = sub[sub.shape[0] - 1, L_OUT]
+    for start in range(0, n_rows, _CHUNK):
+        stop = min(start + _CHUNK, n_rows)
+        nb = stop - start
+        inputs[:nb * n_features] = 0.0
+        for r in range(nb):
+            a, b = row_span(X, start + r)
+            row_axpy(X, a, b, 1.0, inputs, r * n_features)
+        source = inputs[:nb * n_features].reshape(nb, n_features)
+        _forward_batch(source, nb, params, sub, offsets, pre, post, pre, 0.0,
+                       np.uint64(0))
+        A = _block(post, offsets[sub.shape[0] - 1], nb, n_out)
+        for r in range(nb):
+            for k in range(n_out):
+                out[start + r, k] = A[r, k]
