@@ -6,7 +6,16 @@ cached on disk, so later processes start at once.
 
 from ._training import DivergenceError
 from .linear_model import LinearClassifier, LinearRegressor
+from .neural_network import Autoencoder, MLPClassifier, MLPRegressor
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["DivergenceError", "LinearClassifier", "LinearRegressor", "__version__"]
+__all__ = [
+    "Autoencoder",
+    "DivergenceError",
+    "LinearClassifier",
+    "LinearRegressor",
+    "MLPClassifier",
+    "MLPRegressor",
+    "__version__",
+]

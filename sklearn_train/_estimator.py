@@ -77,6 +77,7 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
     # -- hooks for subclasses -------------------------------------------------------
 
     _is_regressor = False
+    _multi_output = False  # 2-D targets allowed (regressors, multilabel classifiers)
     _accept_sparse = "csr"
 
     def _encode_targets(self, y, classes, first_call, weights_from_y=False):
@@ -157,7 +158,7 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
             accept_sparse=self._accept_sparse,
             dtype=[np.float64, np.float32],
             order="C",
-            multi_output=self._is_regressor,
+            multi_output=self._is_regressor or self._multi_output,
             y_numeric=self._is_regressor,
         )
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
@@ -177,7 +178,7 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
                 accept_sparse=self._accept_sparse,
                 dtype=X.dtype,
                 order="C",
-                multi_output=self._is_regressor,
+                multi_output=self._is_regressor or self._multi_output,
                 y_numeric=self._is_regressor,
             )
             weight_val = np.ascontiguousarray(
@@ -212,7 +213,6 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
 
         return (X_val, np.ascontiguousarray(Y_val), np.ascontiguousarray(weight_val), score)
 
-    @with_callbacks
     @with_callbacks
     def _fit_common(self, X, y, **kwargs):
         """Train as ``_train`` does; a call that fails leaves the estimator as it was.

@@ -312,7 +312,7 @@ def _output_delta(pre, offsets, layout, nb, Y, sample_weight, order, start, clea
     n_out = layout[last, L_OUT]
     Z = _block(pre, offsets[last], nb, n_out)
     D = _block(delta, 0, nb, n_out)
-    targets = _block(clean, 0, nb, n_out) if reconstruct else Y
+    inputs = _block(clean, 0, nb if reconstruct else 0, n_out)
     batch_loss = 0.0
     batch_weight = 0.0
     for r in range(nb):
@@ -320,7 +320,10 @@ def _output_delta(pre, offsets, layout, nb, Y, sample_weight, order, start, clea
         weight = sample_weight[i]
         for k in range(n_out):
             z[k] = Z[r, k]
-        value = loss_grad(loss_code, z, targets, r if reconstruct else i, dz, loss_param)
+        if reconstruct:  # the targets are the batch's clean input rows
+            value = loss_grad(loss_code, z, inputs, r, dz, loss_param)
+        else:
+            value = loss_grad(loss_code, z, Y, i, dz, loss_param)
         batch_loss += weight * value
         batch_weight += weight
         for k in range(n_out):

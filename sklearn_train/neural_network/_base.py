@@ -1,0 +1,214 @@
+"""Shared fitting logic of MLPClassifier, MLPRegressor and Autoencoder.
+
+The training flow is ``TrainedEstimator``'s; this adds what is a network: the layer
+table, weight initialisation suited to the activation, dropout, transfer learning
+(``init`` from a fitted network of ours, ``freeze``), the kernel settings and the
+``MLPProblem``.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._core import mlp
+from .._core.optimizers import N_HYPER
+from .._estimator import OPTIMIZERS, TrainedEstimator
+from ._problem import MLPProblem, build_layout, forward, layer_views, new_state
+
+ACTIVATIONS = {
+    "identity": mlp.IDENTITY,
+    "relu": mlp.RELU,
+    "leaky_relu": mlp.LEAKY_RELU,
+    "gelu": mlp.GELU,
+    "tanh": mlp.TANH,
+    "logistic": mlp.LOGISTIC,
+}
+
+
+class BaseMLP(TrainedEstimator):
+    """Base class of the networks (not public)."""
+
+    _parameter_constraints = {
+        **TrainedEstimator._parameter_constraints,
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "freeze": [None, Interval(Integral, 0, None, closed="left"), "array-like"],
+        "init": "no_validation",
+    }
+
+    _reconstruct = False  # an autoencoder: targets are the inputs
+
+    # -- architecture -----------------------------------------------------------------
+
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if np.isscalar(sizes) else list(sizes)
+        if any(int(size) < 1 for size in sizes):
+            raise ValueError(f"hidden_layer_sizes must be positive; got {sizes}.")
+        return [int(size) for size in sizes]
+
+    def _layer_sizes(self, n_features, n_outputs):
+        return [n_features, *self._hidden_sizes(), n_outputs]
+
+    def _layer_activations(self, n_layers):
+        """Activation code of each hidden layer (the output layer's is the loss's)."""
+        return [ACTIVATIONS[self.activation]] * (n_layers - 1)
+
+    def _frozen_layers(self, n_layers):
+        if self.freeze is None:
+            return set()
+        if np.isscalar(self.freeze):
+            return set(range(min(int(self.freeze), n_layers)))
+        frozen = {int(layer) for layer in self.freeze}
+        if any(layer < 0 or layer >= n_layers for layer in frozen):
+            raise ValueError(
+                f"freeze={self.freeze!r} names layers outside 0..{n_layers - 1} (this "
+                f"network has {n_layers} layers of weights)."
+            )
+        return frozen
+
+    # -- the network's part of training -------------------------------------------------
+
+    def _initial_state(self, X, Y, sample_weight, incremental, init):
+        sizes = self._layer_sizes(X.shape[1], Y.shape[1])
+        n_layers = len(sizes) - 1
+        layout, n_params = build_layout(sizes, 0, codes=self._layer_activations(n_layers))
+        state = new_state(layout, n_params, X.dtype)
+        rng = check_random_state(self._seed)
+        for layer in range(n_layers):
+            W, _ = layer_views(state, layer)
+            W[...] = _initial_weights(rng, *W.shape, layout[layer, mlp.L_ACTIVATION])
+        if not incremental:
+            _, output_bias = layer_views(state, n_layers - 1)
+            output_bias[...] = self._initial_intercept(Y, sample_weight)
+        if self.init is not None:
+            self._copy_layers_from(self.init, state)
+        self._set_frozen(state)
+        return state
+
+    def _continue_state(self, X, n_outputs, init):
+        layout = self._state["layout"]
+        n_out = self._layer_sizes(X.shape[1], n_outputs)[-1]
+        if layout[0, mlp.L_IN] != X.shape[1] or layout[-1, mlp.L_OUT] != n_out:
+            raise ValueError(
+                f"The fitted network has {layout[0, mlp.L_IN]} inputs and "
+                f"{layout[-1, mlp.L_OUT]} outputs; X and y do not match it. Fit from "
+                "scratch (warm_start=False) to change the data's shape."
+            )
+        state = {key: value.copy() for key, value in self._state.items()}
+        for key in ("params", "moments"):
+            state[key] = state[key].astype(X.dtype, copy=False)
+        self._set_frozen(state)
+        return state
+
+    def _set_frozen(self, state):
+        layout = state["layout"]
+        frozen = self._frozen_layers(layout.shape[0])
+        for layer in range(layout.shape[0]):
+            layout[layer, mlp.L_FROZEN] = int(layer in frozen)
+
+    def _copy_layers_from(self, source, state):
+        """Start from the layers of a fitted network of ours (transfer learning).
+
+        Every layer of ``source`` whose shape matches ours in order is copied; the
+        output layer too when it matches (same classes or outputs), else it keeps its
+        fresh initialisation (a new head for new classes).
+        """
+        check_is_fitted(source, "coefs_")
+        layout = state["layout"]
+        n_layers = layout.shape[0]
+        copied = 0
+        for layer, (W_source, b_source) in enumerate(zip(source.coefs_, source.intercepts_)):
+            if layer >= n_layers:
+                break
+            W, b = layer_views(state, layer)
+            if W_source.shape != W.shape:
+                if layer < n_layers - 1:
+                    raise ValueError(
+                        f"init: layer {layer} of {type(source).__name__} has weights of "
+                        f"shape {W_source.shape}, this network's are {W.shape}; the "
+                        "hidden layers must match (hidden_layer_sizes and the number of "
+                        "features)."
+                    )
+                break
+            if layer == n_layers - 1 and not self._same_outputs(source):
+                break
+            W[...] = W_source
+            b[...] = b_source
+            copied += 1
+        if copied == 0:
+            raise ValueError(f"init: no layer of {type(source).__name__} fits this network.")
+
+    def _same_outputs(self, source):
+        """Whether ``source``'s output layer means the same as ours."""
+        return type(source) is type(self)
+
+    def _kernel_settings(self, n_rows):
+        ints = np.zeros(mlp.N_INTS, dtype=np.int64)
+        ints[mlp.I_LOSS] = self._loss_code()
+        ints[mlp.I_OPTIMIZER] = OPTIMIZERS[self.optimizer]
+        ints[mlp.I_BATCH_SIZE] = max(1, min(self.batch_size, n_rows))
+        ints[mlp.I_RECONSTRUCT] = int(self._reconstruct)
+        ints[mlp.I_SEED] = self._seed
+        floats = np.zeros(mlp.N_FLOATS + N_HYPER, dtype=np.float64)
+        floats[mlp.F_LOSS_PARAM] = self._loss_param()
+        floats[mlp.F_L2] = self.alpha
+        floats[mlp.F_DROPOUT] = self.dropout
+        floats[mlp.F_NOISE] = self._input_noise()
+        floats[mlp.N_FLOATS:] = self._hyper()
+        return ints, floats
+
+    def _input_noise(self):
+        return 0.0
+
+    def _make_problem(self, X, Y, sample_weight, rows, state, validation):
+        n_train = Y.shape[0] if rows is None else rows.shape[0]
+        ints, floats = self._kernel_settings(n_train)
+        return MLPProblem(X, Y, sample_weight, rows, state, ints, floats, validation,
+                          reconstruct=self._reconstruct)
+
+    def _fitted_attributes(self, state, n_outputs):
+        layout = state["layout"]
+        coefs, intercepts = [], []
+        for layer in range(layout.shape[0]):
+            W, b = layer_views(state, layer)
+            coefs.append(W.copy())
+            intercepts.append(b.copy())
+        return {"coefs_": coefs, "intercepts_": intercepts, "n_layers_": len(coefs) + 1,
+                "n_outputs_": int(layout[-1, mlp.L_OUT])}
+
+    # -- prediction --------------------------------------------------------------------
+
+    def _check_input(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, accept_sparse=self._accept_sparse,
+                             dtype=[np.float64, np.float32])
+
+    def _raw_outputs(self, X):
+        """Raw outputs of the network (before the loss's link), float64."""
+        return forward(self._check_input(X), self._state).astype(np.float64, copy=False)
+
+    def _hidden_output(self, X, layer):
+        X = self._check_input(X)
+        return forward(X, self._state, 0, layer)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _initial_weights(rng, n_in, n_out, activation):
+    """Uniform weights scaled to the activation: He for the rectifiers (keeps the
+    variance of activations through ReLU layers), Glorot for the others."""
+    if activation in (mlp.RELU, mlp.LEAKY_RELU, mlp.GELU):
+        bound = np.sqrt(6.0 / n_in)
+    else:
+        bound = np.sqrt(6.0 / (n_in + n_out))
+        if activation == mlp.LOGISTIC:
+            bound *= 4.0  # the logistic's slope at 0 is 1/4
+    return rng.uniform(-bound, bound, size=(n_in, n_out))
