@@ -220,6 +220,9 @@ n_features_in_, feature_names_in_
 
     # -- hooks ---------------------------------------------------------------------------
 
+    def _input_noise(self):
+        return float(self.noise)
+
     def _code_layer(self):
         return len(self._hidden_sizes())
 

@@ -47,8 +47,10 @@ class BaseMLP(TrainedEstimator):
     def _hidden_sizes(self):
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if np.isscalar(sizes) else list(sizes)
-        if any(int(size) < 1 for size in sizes):
-            raise ValueError(f"hidden_layer_sizes must be positive; got {sizes}.")
+        if not all(isinstance(size, Integral) and size >= 1 for size in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must be positive integers; got {self.hidden_layer_sizes!r}."
+            )
         return [int(size) for size in sizes]
 
     def _layer_sizes(self, n_features, n_outputs):
@@ -62,7 +64,12 @@ class BaseMLP(TrainedEstimator):
         if self.freeze is None:
             return set()
         if np.isscalar(self.freeze):
-            return set(range(min(int(self.freeze), n_layers)))
+            if self.freeze > n_layers:
+                raise ValueError(
+                    f"freeze={self.freeze} is more layers than this network has "
+                    f"({n_layers} layers of weights)."
+                )
+            return set(range(int(self.freeze)))
         frozen = {int(layer) for layer in self.freeze}
         if any(layer < 0 or layer >= n_layers for layer in frozen):
             raise ValueError(
@@ -191,6 +198,12 @@ class BaseMLP(TrainedEstimator):
     def _raw_outputs(self, X):
         """Raw outputs of the network (before the loss's link), float64."""
         return forward(self._check_input(X), self._state).astype(np.float64, copy=False)
+
+    @property
+    def _n_features_out(self):
+        """Width of what ``transform`` returns: the last hidden layer (or the input)."""
+        layout = self._state["layout"]
+        return int(layout[-2, mlp.L_OUT] if layout.shape[0] > 1 else layout[0, mlp.L_IN])
 
     def _hidden_output(self, X, layer):
         X = self._check_input(X)

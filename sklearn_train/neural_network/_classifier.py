@@ -4,7 +4,7 @@ from numbers import Real
 
 import numpy as np
 from scipy.special import expit, log_expit
-from sklearn.base import ClassifierMixin, TransformerMixin
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, ClassifierMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import column_or_1d
@@ -16,7 +16,8 @@ from ._problem import forward
 _SOFTMAX_LOSSES = ("log_loss", "focal")
 
 
-class MLPClassifier(ClassifierTargets, ClassifierMixin, TransformerMixin, BaseMLP):
+class MLPClassifier(ClassifierTargets, ClassifierMixin, ClassNamePrefixFeaturesOutMixin,
+                    TransformerMixin, BaseMLP):
     """Multilayer perceptron classifier trained by mini-batch gradient descent.
 
     The parameter names of scikit-learn's ``MLPClassifier`` where the concept is

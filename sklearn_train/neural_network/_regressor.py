@@ -2,7 +2,7 @@
 
 from numbers import Real
 
-from sklearn.base import RegressorMixin, TransformerMixin
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, RegressorMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._targets import REGRESSION_LOSSES, RegressorTargets
@@ -10,7 +10,8 @@ from ._base import BaseMLP
 from ._classifier import _last_hidden
 
 
-class MLPRegressor(RegressorTargets, RegressorMixin, TransformerMixin, BaseMLP):
+class MLPRegressor(RegressorTargets, RegressorMixin, ClassNamePrefixFeaturesOutMixin,
+                   TransformerMixin, BaseMLP):
     """Multilayer perceptron regressor trained by mini-batch gradient descent.
 
     Every regression loss of the core (least squares, robust, quantile, and Poisson,
