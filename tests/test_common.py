@@ -49,7 +49,7 @@ ESTIMATORS = [
     MLPRegressor((8,), max_iter=200, batch_size=32),
     MLPRegressor((), loss="huber", activation="gelu", optimizer="adamw", max_iter=200,
                  batch_size=16, eta0=0.01),
-    Autoencoder(2, hidden_layer_sizes=(6,), max_iter=30, eta0=0.01),
+    Autoencoder(2, hidden_layer_sizes=(6,), max_iter=30, eta0=0.003),
 ]
 
 

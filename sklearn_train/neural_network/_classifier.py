@@ -37,8 +37,10 @@ class MLPClassifier(ClassifierTargets, ClassifierMixin, ClassNamePrefixFeaturesO
         Width of each hidden layer; ``()`` gives a linear model.
     activation : {"relu", "leaky_relu", "gelu", "tanh", "logistic", "identity"}, \
 default="relu"
-        Activation of the hidden layers. Weights start uniform at the scale suited
-        to it (He for the rectifiers and GELU, Glorot for the others).
+        Activation of the hidden layers. Weights start Glorot-uniform, at a third of
+        the spread before logistic units (scikit-learn's rule); He's larger start
+        for rectifiers trained measurably worse on these shallow networks (see
+        ``_initial_weights``).
     loss : {"log_loss", "focal"}, default="log_loss"
     optimizer : {"adam", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", \
 "adamw"}, default="adam"
