@@ -28,7 +28,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_train import Autoencoder, DivergenceError, MLPClassifier, MLPRegressor
+from sklearn_train import (
+    Autoencoder,
+    DivergenceError,
+    LinearClassifier,
+    MLPClassifier,
+    MLPRegressor,
+)
 from sklearn_train._core import losses, mlp, optimizers
 from sklearn_train._core._jit import quiet_inlining
 from sklearn_train.callbacks import LambdaCallback
@@ -309,6 +315,28 @@ def test_no_hidden_layer_reaches_the_logistic_regression_optimum(n_classes):
     np.testing.assert_allclose(b, b_ref, atol=1e-6)
     np.testing.assert_allclose(model.predict_proba(X), reference.predict_proba(X),
                                atol=1e-6)
+
+
+def test_no_hidden_layer_trains_like_linear_classifier_step_for_step():
+    """From the same start, an MLP without hidden layer and LinearClassifier take the
+    same steps: same order, batches, Adam moments and L2 (one training core)."""
+    X, y = make_classification(N_LINEAR, 8, n_informative=5, n_classes=3, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    settings = dict(optimizer="adam", learning_rate="constant", eta0=0.05, alpha=ALPHA,
+                    batch_size=32, tol=None, max_iter=7, random_state=0)
+    linear = LinearClassifier(**settings).fit(X, y)
+    # the MLP starts where the linear model starts: zero weights, and intercepts at
+    # the log class frequencies (both fits set those the same way)
+    seed = MLPClassifier((), **{**settings, "max_iter": 1}).fit(X, y)
+    seed.coefs_[0][...] = 0.0
+    seed.intercepts_[0][...] = np.log(np.bincount(y) / len(y))
+    seed.intercepts_[0] -= seed.intercepts_[0].mean()
+    model = MLPClassifier((), **{**settings, "init": seed}).fit(X, y)
+    np.testing.assert_allclose(model.coefs_[0].T, linear.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(model.intercepts_[0], linear.intercept_, rtol=1e-9,
+                               atol=1e-12)
+    assert [row["train_loss"] for row in model.history_] == pytest.approx(
+        [row["train_loss"] for row in linear.history_], rel=1e-9)
 
 
 # -- 3. transfer learning ----------------------------------------------------------------
