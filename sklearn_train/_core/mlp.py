@@ -270,12 +270,13 @@ def _activate(code, Z, A):
     """``A = act(Z)``; one loop per activation, chosen outside it (so it vectorises)."""
     z = Z.ravel()  # both C-contiguous blocks of the same shape
     a = A.ravel()
+    zero, slope = _constants(z)
     if code == RELU:
         for p in range(z.shape[0]):
-            a[p] = max(z[p], 0.0)
+            a[p] = max(z[p], zero)
     elif code == LEAKY_RELU:
         for p in range(z.shape[0]):
-            a[p] = z[p] if z[p] > 0.0 else LEAKY_SLOPE * z[p]
+            a[p] = z[p] if z[p] > zero else slope * z[p]
     elif code == GELU:
         for p in range(z.shape[0]):
             a[p] = 0.5 * z[p] * (1.0 + math.erf(z[p] * _INV_SQRT2))
@@ -290,17 +291,27 @@ def _activate(code, Z, A):
 
 
 @kernel
+def _constants(like):
+    """0 and the leaky slope in ``like``'s precision (float64 literals would widen
+    float32 loops to float64)."""
+    constants = np.zeros(2, dtype=like.dtype)
+    constants[1] = LEAKY_SLOPE
+    return constants[0], constants[1]
+
+
+@kernel
 def _activation_slope(code, Z, D):
     """Multiply ``D`` by the derivative of the activation at ``Z``."""
     z = Z.ravel()
     d = D.ravel()
+    zero, slope = _constants(z)
     # selects, not branches: half the units are off, an unpredictable branch each
     if code == RELU:
         for p in range(z.shape[0]):
-            d[p] = d[p] if z[p] > 0.0 else 0.0
+            d[p] = d[p] if z[p] > zero else zero
     elif code == LEAKY_RELU:
         for p in range(z.shape[0]):
-            d[p] = d[p] if z[p] > 0.0 else LEAKY_SLOPE * d[p]
+            d[p] = d[p] if z[p] > zero else slope * d[p]
     elif code == GELU:
         for p in range(z.shape[0]):
             v = z[p]
