@@ -119,18 +119,18 @@ def mlp_epoch(X, Y, sample_weight, order, rates, state, layout, ints, floats):
     hyper = floats[N_FLOATS:]
     n_layers = layout.shape[0]
     n_features = n_cols(X)
-    dtype_zero = params[:1] * 0  # buffers in the parameters' dtype
+    dtype = params.dtype  # buffers in the parameters' precision
 
     offsets, size = _buffer_offsets(layout, batch_size)
-    inputs = np.zeros(batch_size * n_features, dtype=dtype_zero.dtype)
-    clean = np.zeros(batch_size * n_features if reconstruct else 0, dtype=dtype_zero.dtype)
-    pre = np.empty(size, dtype=dtype_zero.dtype)  # Z of every layer
-    post = np.empty(size, dtype=dtype_zero.dtype)  # A of every layer (masks applied)
-    mask = np.empty(size, dtype=dtype_zero.dtype)  # dropout scale of every unit
+    inputs = np.zeros(batch_size * n_features, dtype=dtype)
+    clean = np.zeros(batch_size * n_features if reconstruct else 0, dtype=dtype)
+    pre = np.empty(size, dtype=dtype)  # Z of every layer
+    post = np.empty(size, dtype=dtype)  # A of every layer (masks applied)
+    mask = np.empty(size, dtype=dtype)  # dropout scale of every unit
     width = np.max(layout[:, L_OUT])
     width = max(width, n_features)
-    delta = np.empty(batch_size * width, dtype=dtype_zero.dtype)
-    delta_below = np.empty(batch_size * width, dtype=dtype_zero.dtype)
+    delta = np.empty(batch_size * width, dtype=dtype)
+    delta_below = np.empty(batch_size * width, dtype=dtype)
     grad = np.zeros_like(params)
     n_out = layout[n_layers - 1, L_OUT]
     z = np.empty(n_out)
