@@ -324,7 +324,9 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
     def _callbacks_for(self, continuing):
         """Deep copies of ``callbacks`` for a new run; a run of partial_fit keeps its own."""
         if continuing and hasattr(self, "callbacks_"):
-            return self.callbacks_
+            # copies, committed with the other fitted attributes only if the call
+            # succeeds (a failed call leaves the callbacks as they were)
+            return copy.deepcopy(self.callbacks_)
         callbacks = list(self.callbacks or [])
         for callback in callbacks:
             if not isinstance(callback, Callback):

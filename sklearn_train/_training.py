@@ -210,6 +210,8 @@ class TrainingState:
         Set it in ``on_epoch_begin`` to train the coming epoch at that constant rate
         instead of the schedule's.
         """
+        if self._rates is None:  # before the first epoch: the starting rate
+            return float(self._progress["eta0"])
         return float(self._rates[0])
 
     @learning_rate.setter
@@ -226,7 +228,10 @@ class TrainingState:
 
     @lr_scale.setter
     def lr_scale(self, value):
-        self._progress["lr_scale"] = float(value)
+        value = float(value)
+        if not np.isfinite(value) or value <= 0:
+            raise ValueError(f"lr_scale must be a positive number; got {value}.")
+        self._progress["lr_scale"] = value
 
     def model(self):
         """A fitted copy of the estimator with the present parameters."""
@@ -309,7 +314,8 @@ def train(problem, settings, progress, max_epochs, *, stop=True, run=None,
                 else:
                     finished = True
                     break
-        if stop and history and not diverged:
+        if stop and history and not diverged and best is None:
+            # (early stopping restores its best epoch: a blow-up after it is harmless)
             _check_growth(history, settings)
         if best is not None:
             run.restore(*best)

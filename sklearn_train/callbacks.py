@@ -9,8 +9,9 @@ so every ``GridSearchCV`` candidate and every cross-validation fold trains with 
 copies and none shares another's state (best loss, patience count, file). ``fit``
 never changes the objects you passed: it trains with deep copies, kept afterwards in
 the fitted attribute ``callbacks_`` (where ``EarlyStopping.stopped_epoch_`` and the
-like can be read). A run of ``partial_fit`` calls keeps the same copies, so patience
-counts across calls.
+like can be read). A run of ``partial_fit`` calls carries their state on from call to
+call (each call works on copies, kept only if it succeeds), so patience counts across
+calls.
 
 scikit-learn's own callbacks (``sklearn.callback.ProgressBar``, ``ScoringMonitor``;
 scikit-learn 1.9 and later) are set with ``est.set_callbacks(...)`` as on
@@ -198,6 +199,11 @@ class EarlyStopping(Callback):
             self.best_ = None
             self.best_epoch_ = None
             self.stopped_epoch_ = None
+        elif self.stopped_epoch_ is not None:
+            # training goes on after this callback stopped it (partial_fit after the
+            # fit it stopped): count patience afresh from here, keep the best so far
+            self.stopped_epoch_ = None
+            self._watch.wait = 0
 
     def on_epoch_end(self, run):
         row = run.history[-1]

@@ -81,6 +81,7 @@ _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _MUL1 = np.uint64(0xBF58476D1CE4E5B9)
 _MUL2 = np.uint64(0x94D049BB133111EB)
 _INV_2_53 = 1.0 / 9007199254740992.0
+_NOISE_SALT = np.uint64(0xD1B54A32D192ED03)
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
@@ -215,10 +216,11 @@ def _gather(X, order, start, stop, inputs, clean, reconstruct, noise, seed):
     if reconstruct:
         clean[:used] = inputs[:used]
     if noise > 0.0:
+        noise_stream = _mix(seed ^ _NOISE_SALT)  # not the draws dropout uses
         for p in range(0, used):
             # Box-Muller from two draws per element
-            u1 = _uniform(seed, 2 * p) + _INV_2_53
-            u2 = _uniform(seed, 2 * p + 1)
+            u1 = _uniform(noise_stream, 2 * p) + _INV_2_53
+            u2 = _uniform(noise_stream, 2 * p + 1)
             gauss = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
             inputs[p] += noise * gauss
     return inputs[:used].reshape(nb, n_features)

@@ -5,11 +5,11 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._core import losses, mlp
-from .._targets import _r2
 from ._base import ACTIVATIONS, BaseMLP
 from ._problem import forward
 
@@ -206,9 +206,9 @@ n_features_in_, feature_names_in_
         """
         check_is_fitted(self)
         codes = np.asarray(X, dtype=self._state["params"].dtype)
-        if codes.ndim != 2 or codes.shape[1] != self.n_components:
+        if codes.ndim != 2 or codes.shape[1] != self._n_features_out:
             raise ValueError(f"inverse_transform expects codes of shape (n_samples, "
-                             f"{self.n_components}); got {codes.shape}.")
+                             f"{self._n_features_out}); got {codes.shape}.")
         if not np.isfinite(codes).all():
             raise ValueError("Input contains NaN or infinity.")
         layout = self._state["layout"]
@@ -216,7 +216,7 @@ n_features_in_, feature_names_in_
 
     @property
     def _n_features_out(self):
-        return self.n_components
+        return int(self._state["layout"][self._code_layer(), mlp.L_OUT])
 
     # -- hooks ---------------------------------------------------------------------------
 
@@ -224,6 +224,10 @@ n_features_in_, feature_names_in_
         return float(self.noise)
 
     def _code_layer(self):
+        """Index of the code layer: from the fitted network once there is one (the
+        parameters may have been changed since), else from the parameters."""
+        if hasattr(self, "_state"):
+            return self._state["layout"].shape[0] // 2 - 1
         return len(self._hidden_sizes())
 
     def _layer_sizes(self, n_features, n_outputs):
@@ -263,8 +267,11 @@ n_features_in_, feature_names_in_
         return np.zeros(self.n_features_in_)
 
     def _score_outputs(self, Z, y, sample_weight):
+        # weighted by each feature's variance: a near-constant feature's own R^2 is
+        # meaningless (its variance can be rounding noise)
         target = y.toarray() if sp.issparse(y) else y
-        return _r2(target, Z, sample_weight)
+        return float(r2_score(target, Z, sample_weight=sample_weight,
+                              multioutput="variance_weighted"))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

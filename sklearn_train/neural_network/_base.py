@@ -6,9 +6,11 @@ table, weight initialisation suited to the activation, dropout, transfer learnin
 ``MLPProblem``.
 """
 
+import copy
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn.base import _clone_parametrized
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -38,9 +40,20 @@ class BaseMLP(TrainedEstimator):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "freeze": [None, Interval(Integral, 0, None, closed="left"), "array-like"],
         "init": "no_validation",
+        "eta0": [Interval(Real, 0, None, closed="neither")],  # no "auto" for networks
     }
 
     _reconstruct = False  # an autoencoder: targets are the inputs
+
+    def __sklearn_clone__(self):
+        # ``init`` is a fitted network whose layers are read, never changed: clones
+        # share it. (clone would otherwise clone it into an unfitted estimator,
+        # and every GridSearchCV candidate would fail.)
+        shallow = copy.copy(self)
+        shallow.init = None
+        twin = _clone_parametrized(shallow)
+        twin.init = self.init
+        return twin
 
     # -- architecture -----------------------------------------------------------------
 
@@ -106,6 +119,16 @@ class BaseMLP(TrainedEstimator):
                 f"{layout[-1, mlp.L_OUT]} outputs; X and y do not match it. Fit from "
                 "scratch (warm_start=False) to change the data's shape."
             )
+        sizes = self._layer_sizes(X.shape[1], n_outputs)
+        fitted = [int(layout[0, mlp.L_IN]), *(int(n) for n in layout[:, mlp.L_OUT])]
+        activations = self._layer_activations(len(sizes) - 1)
+        if sizes != fitted or list(layout[:-1, mlp.L_ACTIVATION]) != activations:
+            raise ValueError(
+                f"The fitted network has layer widths {fitted}; the parameters now ask "
+                f"for {sizes} (or another activation). warm_start and partial_fit "
+                "continue the fitted network: fit from scratch (warm_start=False) to "
+                "change its architecture."
+            )
         state = {key: value.copy() for key, value in self._state.items()}
         for key in ("params", "moments"):
             state[key] = state[key].astype(X.dtype, copy=False)
@@ -142,7 +165,7 @@ class BaseMLP(TrainedEstimator):
                         "features)."
                     )
                 break
-            if layer == n_layers - 1 and not self._same_outputs(source):
+            if layer == n_layers - 1 and not self._same_outputs(source, n_layers):
                 break
             W[...] = W_source
             b[...] = b_source
@@ -150,9 +173,13 @@ class BaseMLP(TrainedEstimator):
         if copied == 0:
             raise ValueError(f"init: no layer of {type(source).__name__} fits this network.")
 
-    def _same_outputs(self, source):
-        """Whether ``source``'s output layer means the same as ours."""
-        return type(source) is type(self)
+    def _same_outputs(self, source, n_layers):
+        """Whether ``source``'s output layer means the same as ours: same kind of
+        estimator, same depth (else its layer at our output's index is a hidden
+        one) and the same loss."""
+        return (type(source) is type(self)
+                and len(source.coefs_) == n_layers
+                and getattr(source, "loss", None) == getattr(self, "loss", None))
 
     def _kernel_settings(self, n_rows):
         ints = np.zeros(mlp.N_INTS, dtype=np.int64)
@@ -185,8 +212,11 @@ class BaseMLP(TrainedEstimator):
             W, b = layer_views(state, layer)
             coefs.append(W.copy())
             intercepts.append(b.copy())
+        # predictions read the parameter vector: a copy of the model needs its own
+        # (a fit replaces this by the whole training state)
         return {"coefs_": coefs, "intercepts_": intercepts, "n_layers_": len(coefs) + 1,
-                "n_outputs_": int(layout[-1, mlp.L_OUT])}
+                "n_outputs_": int(layout[-1, mlp.L_OUT]),
+                "_state": {"params": state["params"].copy(), "layout": layout.copy()}}
 
     # -- prediction --------------------------------------------------------------------
 

@@ -273,6 +273,13 @@ default="relu"
             y = column_or_1d(y, warn=True)  # a column of labels, not multilabel data
         return X, y, sample_weight
 
+    def _validation_set(self, X, y, sample_weight, X_val, y_val, sample_weight_val,
+                        classes):
+        if y_val is not None and np.ndim(y_val) == 2 and np.shape(y_val)[1] == 1:
+            y_val = column_or_1d(y_val, warn=True)
+        return super()._validation_set(X, y, sample_weight, X_val, y_val,
+                                       sample_weight_val, classes)
+
     def _encode_targets(self, y, classes, first_call, weights_from_y=False):
         multilabel = type_of_target(y) == "multilabel-indicator"
         if first_call:
@@ -306,9 +313,9 @@ default="relu"
     def _stratify(self, y):
         return None if self._multilabel else y
 
-    def _same_outputs(self, source):
-        return super()._same_outputs(source) and np.array_equal(source.classes_,
-                                                                self.classes_)
+    def _same_outputs(self, source, n_layers):
+        return (super()._same_outputs(source, n_layers)
+                and np.array_equal(source.classes_, self.classes_))
 
     def _decode(self, Z):
         if self._multilabel:

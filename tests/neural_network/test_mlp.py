@@ -21,9 +21,10 @@ from scipy.special import erf, expit
 from sklearn.base import clone
 from sklearn.datasets import load_digits, make_classification
 from sklearn.decomposition import PCA
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import DataConversionWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, log_loss
+from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
@@ -759,3 +760,66 @@ def test_divergence_of_a_warm_start_keeps_the_previous_fit():
     assert same_arrays(model.coefs_, coefs)
     assert model.history_ == history
     assert all(np.isfinite(c).all() for c in model.coefs_)
+
+
+# -- regressions found in review ---------------------------------------------------------
+
+
+def test_scoring_sees_each_epochs_network():
+    """``scoring`` scores a copy at the present parameters, also on a fresh fit and
+    a warm start (the copy carries its own parameter vector)."""
+    X, y = make_classification(300, 6, random_state=0)
+    X_val, y_val = X[200:], y[200:]
+    seen = []
+    record = LambdaCallback(on_epoch_end=lambda run: seen.append(
+        run.model().score(X_val, y_val)))
+    clf = MLPClassifier((8,), scoring="accuracy", max_iter=6, tol=None, eta0=0.01,
+                        random_state=0, callbacks=[record])
+    clf.fit(X[:200], y[:200], X_val=X_val, y_val=y_val)
+    assert [row["val_score"] for row in clf.history_] == pytest.approx(seen)
+    seen.clear()
+    clf.set_params(warm_start=True).fit(X[:200], y[:200], X_val=X_val, y_val=y_val)
+    assert [row["val_score"] for row in clf.history_[6:]] == pytest.approx(seen)
+
+
+def test_clone_keeps_a_fitted_init():
+    X, y = make_classification(300, 6, random_state=0)
+    source = MLPClassifier((8,), max_iter=5, random_state=0).fit(X, y)
+    model = MLPClassifier((8,), init=source, freeze=1, max_iter=3, random_state=0)
+    assert clone(model).init is source
+    # every fold's clone starts from the fitted source (an unfitted clone of it
+    # raised NotFittedError here before)
+    scores = cross_val_score(model, X, y, cv=3, error_score="raise")
+    assert scores.shape == (3,) and np.isfinite(scores).all()
+
+
+def test_warm_start_refuses_a_changed_architecture():
+    X, y = make_classification(200, 6, random_state=0)
+    clf = MLPClassifier((8,), max_iter=2, random_state=0).fit(X, y)
+    clf.set_params(warm_start=True, hidden_layer_sizes=(8, 4))
+    with pytest.raises(ValueError, match="architecture"):
+        clf.fit(X, y)
+    ae = Autoencoder(2, hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X)
+    ae.set_params(n_components=3)  # not refitted: transform still gives the fitted code
+    assert ae.transform(X).shape == (200, 2) and len(ae.get_feature_names_out()) == 2
+
+
+def test_init_copies_the_head_only_from_a_network_of_the_same_depth():
+    X, y = make_classification(300, 6, n_classes=5, n_informative=4, random_state=0)
+    deeper = MLPClassifier((5, 5), max_iter=3, random_state=0).fit(X, y)
+    # the source's layer 1 is a hidden 5 x 5 layer, shaped like our 5 x 5 output layer
+    model = MLPClassifier((5,), init=deeper, freeze=1, max_iter=1, eta0=1e-12,
+                          random_state=1).fit(X, y)
+    np.testing.assert_array_equal(model.coefs_[0], deeper.coefs_[0])
+    assert model.coefs_[1].shape == deeper.coefs_[1].shape
+    assert not np.allclose(model.coefs_[1], deeper.coefs_[1], atol=1e-6)  # a fresh head
+
+
+def test_column_y_val_and_auto_eta0():
+    X, y = make_classification(200, 6, random_state=0)
+    with pytest.warns(DataConversionWarning):
+        clf = MLPClassifier((4,), max_iter=2).fit(X[:150], y[:150], X_val=X[150:],
+                                                  y_val=y[150:, None])
+    assert "val_score" in clf.history_[-1]
+    with pytest.raises(ValueError, match="eta0"):
+        MLPClassifier(eta0="auto").fit(X, y)
