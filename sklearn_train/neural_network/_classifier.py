@@ -75,9 +75,10 @@ default="relu"
         Layers (of weights, 0 = the first) kept fixed during training; an integer
         ``k`` freezes the first ``k``. Useful when fine-tuning from ``init``.
     init : fitted MLPClassifier, MLPRegressor or Autoencoder, default=None
-        Start from its layers: every leading layer of matching shape is copied, the
-        output layer too when the classes are the same (otherwise a new output
-        layer is trained for the new classes).
+        Start from its layers (used when a fit starts from scratch): every leading
+        layer of matching shape is copied, the output layer too when the source is
+        an MLPClassifier of the same depth, loss and classes (otherwise a new output
+        layer is trained, e.g. for new classes). Clones share ``init``.
     warm_start : bool, default=False
     shuffle : bool, default=True
     random_state : int, RandomState instance or None, default=None
