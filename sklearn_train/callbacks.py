@@ -406,19 +406,22 @@ class Checkpoint(Callback):
         return False
 
     def _serialise(self, model):
-        """The model's pickle; without its callbacks if they cannot be pickled."""
+        """The model's pickle; without its callbacks (and a ``scoring`` function)
+        if they cannot be pickled, such as lambdas."""
         try:
             return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
         except (pickle.PicklingError, AttributeError, TypeError) as error:
             if not getattr(self, "_warned", False):
                 self._warned = True
                 warnings.warn(
-                    f"Checkpoint saves the model without its callbacks, which cannot "
-                    f"be pickled ({error}); a reloaded model resumes without them.",
-                    UserWarning, stacklevel=5,
+                    f"Checkpoint saves the model without its callbacks and scoring "
+                    f"function, which cannot be pickled ({error}); a reloaded model "
+                    "resumes without them.", UserWarning, stacklevel=5,
                 )
             model.set_params(callbacks=None)
             model.callbacks_ = []
+            if callable(getattr(model, "scoring", None)):
+                model.set_params(scoring=None)
             return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
 
 

@@ -266,6 +266,15 @@ n_features_in_, feature_names_in_
     def _initial_intercept(self, Y, sample_weight):
         return np.zeros(self.n_features_in_)
 
+    def _validation_problem(self, validation, current_model):
+        if isinstance(self.scoring, str):
+            raise ValueError(
+                f"scoring={self.scoring!r}: scikit-learn's scorers need predictions, "
+                "which an Autoencoder does not make. Pass None (the R^2 of the "
+                "reconstruction) or a callable scorer(autoencoder, X_val, X_val)."
+            )
+        return super()._validation_problem(validation, current_model)
+
     def _score_outputs(self, Z, y, sample_weight):
         # weighted by each feature's variance: a near-constant feature's own R^2 is
         # meaningless (its variance can be rounding noise)

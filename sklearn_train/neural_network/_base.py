@@ -7,6 +7,7 @@ table, weight initialisation suited to the activation, dropout, transfer learnin
 """
 
 import copy
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -138,6 +139,11 @@ class BaseMLP(TrainedEstimator):
     def _set_frozen(self, state):
         layout = state["layout"]
         frozen = self._frozen_layers(layout.shape[0])
+        if len(frozen) == layout.shape[0]:
+            warnings.warn(
+                f"freeze={self.freeze!r} freezes every layer: training will not change "
+                "the network.", UserWarning, stacklevel=6,
+            )
         for layer in range(layout.shape[0]):
             layout[layer, mlp.L_FROZEN] = int(layer in frozen)
 

@@ -420,8 +420,9 @@ def test_init_with_the_same_classes_copies_every_layer(four_classes, pretrained)
     assert same_arrays(initial.intercepts_, pretrained.intercepts_)
     np.testing.assert_array_equal(initial.predict_proba(X), pretrained.predict_proba(X))
     # everything frozen: the fit changes nothing
-    frozen = MLPClassifier((16, 8), max_iter=2, init=pretrained, freeze=3).fit(X[150:],
-                                                                              y[150:])
+    with pytest.warns(UserWarning, match="every layer"):
+        frozen = MLPClassifier((16, 8), max_iter=2, init=pretrained, freeze=3)
+        frozen.fit(X[150:], y[150:])
     assert same_arrays(frozen.coefs_, pretrained.coefs_)
     assert same_arrays(frozen.intercepts_, pretrained.intercepts_)
 
@@ -823,3 +824,11 @@ def test_column_y_val_and_auto_eta0():
     assert "val_score" in clf.history_[-1]
     with pytest.raises(ValueError, match="eta0"):
         MLPClassifier(eta0="auto").fit(X, y)
+
+
+def test_freezing_every_layer_warns_and_autoencoder_refuses_a_named_scorer():
+    X, y = make_classification(200, 6, random_state=0)
+    with pytest.warns(UserWarning, match="every layer"):
+        MLPClassifier((4,), freeze=2, max_iter=1).fit(X, y)
+    with pytest.raises(ValueError, match="scorer"):
+        Autoencoder(2, scoring="r2", early_stopping=True, max_iter=2).fit(X)
