@@ -22,7 +22,7 @@ from contextlib import contextmanager
 
 from numba import njit, types
 from numba.core.errors import NumbaIRAssumptionWarning
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 FASTMATH = frozenset({"reassoc", "contract", "nsz", "arcp"})
 
@@ -54,6 +54,20 @@ def sqrt(typingctx, x):
         return builder.call(function, args)
 
     return x(x), codegen
+
+
+def like(array, value):
+    """``value`` in ``array``'s dtype (in compiled code).
+
+    A float64 scalar (a literal, a rate read from a float64 array) in a loop over a
+    float32 array widens every element to float64 and halves the SIMD width.
+    """
+
+
+@overload(like, inline="always")
+def _like(array, value):
+    cast = array.dtype
+    return lambda array, value: cast(value)
 
 
 @contextmanager

@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from ._jit import kernel
+from ._jit import kernel, like
 from .data import n_cols, prefetch_row, row_axpy, row_span
 from .losses import SOFTMAX_LOG, loss_grad
 from .optimizers import ADAMW, N_STEP, S_LR, apply, begin_step
@@ -272,7 +272,8 @@ def _activate(code, Z, A):
     """``A = act(Z)``; one loop per activation, chosen outside it (so it vectorises)."""
     z = Z.ravel()  # both C-contiguous blocks of the same shape
     a = A.ravel()
-    zero, slope = _constants(z)
+    zero = like(z, 0.0)
+    slope = like(z, LEAKY_SLOPE)
     if code == RELU:
         for p in range(z.shape[0]):
             a[p] = max(z[p], zero)
@@ -293,20 +294,12 @@ def _activate(code, Z, A):
 
 
 @kernel
-def _constants(like):
-    """0 and the leaky slope in ``like``'s precision (float64 literals would widen
-    float32 loops to float64)."""
-    constants = np.zeros(2, dtype=like.dtype)
-    constants[1] = LEAKY_SLOPE
-    return constants[0], constants[1]
-
-
-@kernel
 def _activation_slope(code, Z, D):
     """Multiply ``D`` by the derivative of the activation at ``Z``."""
     z = Z.ravel()
     d = D.ravel()
-    zero, slope = _constants(z)
+    zero = like(z, 0.0)
+    slope = like(z, LEAKY_SLOPE)
     # selects, not branches: half the units are off, an unpredictable branch each
     if code == RELU:
         for p in range(z.shape[0]):

@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from ._jit import kernel, sqrt
+from ._jit import kernel, like, sqrt
 
 SGD = 0
 MOMENTUM = 1
@@ -87,55 +87,45 @@ def apply(code, params, grad, moments, hyper, step, start, stop):
     g = grad[start:stop]
     first = moments[0, start:stop]
     second = moments[1, start:stop]
-    # Scalars in the parameters' precision: a float64 factor would widen every
-    # float32 element to float64 and halve the SIMD width.
-    scalars = np.empty(8, dtype=params.dtype)
-    scalars[0] = step[S_LR]
-    scalars[1] = hyper[H_MOMENTUM]
-    scalars[2] = hyper[H_BETA1]
-    scalars[3] = hyper[H_BETA2]
-    scalars[4] = hyper[H_EPS]
-    scalars[6] = 1.0 - hyper[H_BETA1]
-    scalars[7] = 1.0 - hyper[H_BETA2]
-    lr = scalars[0]
+    # scalars in the parameters' precision (see _jit.like)
+    lr = like(params, step[S_LR])
     if code == SGD:
         for p in range(w.shape[0]):
             w[p] -= lr * g[p]
     elif code == MOMENTUM:
-        mu = scalars[1]
+        mu = like(params, hyper[H_MOMENTUM])
         for p in range(w.shape[0]):
             velocity = mu * first[p] + g[p]
             first[p] = velocity
             w[p] -= lr * velocity
     elif code == NESTEROV:
         # PyTorch's form: step along g + mu * v, the velocity one step ahead
-        mu = scalars[1]
+        mu = like(params, hyper[H_MOMENTUM])
         for p in range(w.shape[0]):
             velocity = mu * first[p] + g[p]
             first[p] = velocity
             w[p] -= lr * (g[p] + mu * velocity)
     elif code == ADAGRAD:
-        eps = scalars[4]
+        eps = like(params, hyper[H_EPS])
         for p in range(w.shape[0]):
             acc = first[p] + g[p] * g[p]
             first[p] = acc
             w[p] -= lr * g[p] / (sqrt(acc) + eps)
     elif code == RMSPROP:
-        beta2 = scalars[3]
-        eps = scalars[4]
+        beta2 = like(params, hyper[H_BETA2])
+        rest2 = like(params, 1.0 - hyper[H_BETA2])
+        eps = like(params, hyper[H_EPS])
         for p in range(w.shape[0]):
-            avg = beta2 * second[p] + scalars[7] * g[p] * g[p]
+            avg = beta2 * second[p] + rest2 * g[p] * g[p]
             second[p] = avg
             w[p] -= lr * g[p] / (sqrt(avg) + eps)
     else:  # ADAM, ADAMW
-        beta1 = scalars[2]
-        beta2 = scalars[3]
-        scalars[5] = step[S_ADAM_LR]
-        adam_lr = scalars[5]
-        scalars[4] = step[S_ADAM_EPS]
-        adam_eps = scalars[4]
-        rest1 = scalars[6]
-        rest2 = scalars[7]
+        beta1 = like(params, hyper[H_BETA1])
+        beta2 = like(params, hyper[H_BETA2])
+        rest1 = like(params, 1.0 - hyper[H_BETA1])
+        rest2 = like(params, 1.0 - hyper[H_BETA2])
+        adam_lr = like(params, step[S_ADAM_LR])
+        adam_eps = like(params, step[S_ADAM_EPS])
         for p in range(w.shape[0]):
             m = beta1 * first[p] + rest1 * g[p]
             v = beta2 * second[p] + rest2 * g[p] * g[p]
