@@ -285,7 +285,7 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
             if full:
                 rows = [dict(row) for row in history]
                 attributes.update(
-                    _state={key: value.copy() for key, value in state.items()},
+                    _state=problem.save(),
                     _progress=dict(progress),
                     history_=rows,
                     best_epoch_=mark_best(rows, run.restored_epoch),

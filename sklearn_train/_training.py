@@ -35,6 +35,18 @@ from ._core.data import permutation
 from ._core.schedules import ADAPTIVE_FACTOR, ADAPTIVE_MIN, epoch_rates
 
 
+class StateProblem:
+    """Base of problems whose whole training state is ``self.state``, a dict of
+    arrays: ``save`` and ``load`` copy all of it (the driver's rollback)."""
+
+    def save(self):
+        return {key: value.copy() for key, value in self.state.items()}
+
+    def load(self, saved):
+        for key, value in saved.items():
+            self.state[key][...] = value
+
+
 class DivergenceError(ValueError):
     """Training produced a non-finite loss or parameters and was stopped."""
 

@@ -12,7 +12,7 @@ from .._core import linear
 from .._core._jit import quiet_inlining
 from .._core.data import as_kernel_matrix
 from .._core.losses import mean_loss
-from .._training import DivergenceError
+from .._training import DivergenceError, StateProblem
 
 
 def new_state(n_outputs, n_features, dtype):
@@ -46,7 +46,7 @@ def model_parameters(state, n_outputs):
     return coef, params[n_weights:]
 
 
-class LinearProblem:
+class LinearProblem(StateProblem):
     """One call's data bound to a linear model's state.
 
     Parameters
@@ -131,12 +131,6 @@ class LinearProblem:
         coef, intercept = model_parameters(self.state, self.n_outputs)
         return np.concatenate([coef.ravel(), intercept])
 
-    def save(self):
-        return {key: value.copy() for key, value in self.state.items()}
-
-    def load(self, saved):
-        for key, value in saved.items():
-            self.state[key][...] = value
 
     def restore(self, snapshot):
         """Continue from ``snapshot``: raw parameters and running average both equal it."""

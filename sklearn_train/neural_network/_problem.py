@@ -12,7 +12,7 @@ from .._core import mlp
 from .._core._jit import quiet_inlining
 from .._core.data import as_kernel_matrix
 from .._core.losses import mean_loss
-from .._training import DivergenceError
+from .._training import DivergenceError, StateProblem
 
 
 def build_layout(sizes, activation, output_activation=mlp.IDENTITY, codes=None):
@@ -71,7 +71,7 @@ def forward(X, state, first=0, last=None):
     return out
 
 
-class MLPProblem:
+class MLPProblem(StateProblem):
     """One call's data bound to a network's state (see ``LinearProblem``).
 
     ``reconstruct``: an autoencoder, whose targets are its inputs.
@@ -133,9 +133,3 @@ class MLPProblem:
     def restore(self, snapshot):
         self.state["params"][:] = snapshot
 
-    def save(self):
-        return {key: value.copy() for key, value in self.state.items()}
-
-    def load(self, saved):
-        for key, value in saved.items():
-            self.state[key][...] = value

@@ -39,18 +39,11 @@ from sklearn_train import (
 from sklearn_train._core import losses, mlp, optimizers
 from sklearn_train._core._jit import quiet_inlining
 from sklearn_train.callbacks import LambdaCallback
+from sklearn_train.neural_network._base import ACTIVATIONS
 from sklearn_train.neural_network._problem import build_layout
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-ACTIVATIONS = {
-    "identity": mlp.IDENTITY,
-    "relu": mlp.RELU,
-    "leaky_relu": mlp.LEAKY_RELU,
-    "gelu": mlp.GELU,
-    "tanh": mlp.TANH,
-    "logistic": mlp.LOGISTIC,
-}
 
 
 def relu(Z):
