@@ -1,8 +1,8 @@
 """One row-access interface over dense and CSR matrices, for compiled kernels.
 
 Kernels take ``X`` either as a C-contiguous 2-D array or as a ``CSR`` named tuple and
-call ``n_cols``, ``row_span``, ``row_dot``, ``row_axpy``, ``mark_row`` and
-``prefetch_row``. Each is a Numba overload that picks its dense or sparse body at
+call ``n_cols``, ``row_span``, ``row_dot``, ``row_axpy``, ``mark_row``,
+``prefetch_row`` and ``is_sparse``. Each is a Numba overload that picks its dense or sparse body at
 compile time, so one kernel source compiles to one variant per layout and dtype with
 no runtime dispatch.
 
@@ -115,6 +115,17 @@ def prefetch_row(X, a, b):
     """Ask for a row to be brought into cache ahead of its use."""
 
 
+def is_sparse(X):
+    """Whether a kernel matrix is CSR (a compile-time constant of each variant)."""
+
+
+@overload(is_sparse, jit_options=_JIT_OPTIONS, inline="always")
+def _is_sparse(X):
+    if _is_dense(X):
+        return lambda X: False
+    return lambda X: True
+
+
 @overload(n_cols, jit_options=_JIT_OPTIONS)
 def _n_cols(X):
     if _is_dense(X):
@@ -223,6 +234,27 @@ def _prefetch_row(X, a, b):
 _SPLITMIX_GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _SPLITMIX_MUL1 = np.uint64(0xBF58476D1CE4E5B9)
 _SPLITMIX_MUL2 = np.uint64(0x94D049BB133111EB)
+_INV_2_53 = 1.0 / 9007199254740992.0
+# Rows to prefetch ahead while gathering shuffled rows.
+_AHEAD = 4
+
+
+@kernel(inline="always")
+def mix(z):
+    """SplitMix64's finaliser: a well-mixed 64-bit value from ``z``."""
+    z = (z ^ (z >> np.uint64(30))) * _SPLITMIX_MUL1
+    z = (z ^ (z >> np.uint64(27))) * _SPLITMIX_MUL2
+    return z ^ (z >> np.uint64(31))
+
+
+@kernel
+def uniform(state, index):
+    """The ``index``-th draw in [0, 1) of the counter-based stream ``state``.
+
+    Draws are addressed by index, so any of them can be recomputed (or skipped)
+    without walking the stream.
+    """
+    return float(mix(state + np.uint64(index + 1) * _SPLITMIX_GAMMA) >> np.uint64(11)) * _INV_2_53
 
 
 @kernel
@@ -238,11 +270,24 @@ def permutation(n, seed):
     state = np.uint64(seed)
     for i in range(n - 1, 0, -1):
         state += _SPLITMIX_GAMMA
-        z = state
-        z = (z ^ (z >> np.uint64(30))) * _SPLITMIX_MUL1
-        z = (z ^ (z >> np.uint64(27))) * _SPLITMIX_MUL2
-        z = z ^ (z >> np.uint64(31))
         # top 53 bits as a float in [0, 1): bias below 2**-53 per draw
-        j = int((z >> np.uint64(11)) * (1.0 / 9007199254740992.0) * (i + 1))
+        j = int((mix(state) >> np.uint64(11)) * _INV_2_53 * (i + 1))
         order[i], order[j] = order[j], order[i]
     return order
+
+
+@kernel
+def gather_rows(X, order, start, stop, buffer):
+    """Rows ``order[start:stop]`` of ``X`` (dense or CSR) as a dense C-contiguous
+    ``(rows, n_cols)`` view of ``buffer``."""
+    n_features = n_cols(X)
+    nb = stop - start
+    used = nb * n_features
+    buffer[:used] = 0.0
+    for r in range(nb):
+        if r + _AHEAD < nb:  # shuffled rows: ask for the coming ones early
+            ahead, ahead_end = row_span(X, order[start + r + _AHEAD])
+            prefetch_row(X, ahead, ahead_end)
+        a, b = row_span(X, order[start + r])
+        row_axpy(X, a, b, 1.0, buffer, r * n_features)
+    return buffer[:used].reshape(nb, n_features)

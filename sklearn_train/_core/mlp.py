@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from ._jit import kernel, like
-from .data import n_cols, prefetch_row, row_axpy, row_span
+from .data import gather_rows, mix, n_cols, uniform
 from .losses import SOFTMAX_LOG, loss_grad
 from .optimizers import ADAMW, N_STEP, S_LR, apply, begin_step
 
@@ -74,12 +74,8 @@ DIVERGED = 1
 
 # Rows per block of the forward kernel (prediction, validation).
 _CHUNK = 1024
-# Rows to prefetch ahead while gathering a shuffled batch.
-_AHEAD = 4
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
-_MUL1 = np.uint64(0xBF58476D1CE4E5B9)
-_MUL2 = np.uint64(0x94D049BB133111EB)
 _INV_2_53 = 1.0 / 9007199254740992.0
 _NOISE_SALT = np.uint64(0xD1B54A32D192ED03)
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
@@ -183,20 +179,7 @@ def _buffer_offsets(layout, rows):
 @kernel
 def _stream(seed, step):
     """A SplitMix64 state for one optimizer step: its own stream of random draws."""
-    return _mix(np.uint64(seed) ^ _mix(np.uint64(step) * _GAMMA))
-
-
-@kernel(inline="always")
-def _mix(z):
-    z = (z ^ (z >> np.uint64(30))) * _MUL1
-    z = (z ^ (z >> np.uint64(27))) * _MUL2
-    return z ^ (z >> np.uint64(31))
-
-
-@kernel
-def _uniform(state, index):
-    """The ``index``-th draw in [0, 1) of the stream ``state``."""
-    return float(_mix(state + np.uint64(index + 1) * _GAMMA) >> np.uint64(11)) * _INV_2_53
+    return mix(np.uint64(seed) ^ mix(np.uint64(step) * _GAMMA))
 
 
 @kernel
@@ -206,24 +189,18 @@ def _gather(X, order, start, stop, inputs, clean, reconstruct, noise, seed):
     n_features = n_cols(X)
     nb = stop - start
     used = nb * n_features
-    inputs[:used] = 0.0
-    for r in range(nb):
-        if r + _AHEAD < nb:  # shuffled rows: ask for the coming ones early
-            ahead, ahead_end = row_span(X, order[start + r + _AHEAD])
-            prefetch_row(X, ahead, ahead_end)
-        a, b = row_span(X, order[start + r])
-        row_axpy(X, a, b, 1.0, inputs, r * n_features)
+    source = gather_rows(X, order, start, stop, inputs)
     if reconstruct:
         clean[:used] = inputs[:used]
     if noise > 0.0:
-        noise_stream = _mix(seed ^ _NOISE_SALT)  # not the draws dropout uses
+        noise_stream = mix(seed ^ _NOISE_SALT)  # not the draws dropout uses
         for p in range(0, used):
             # Box-Muller from two draws per element
-            u1 = _uniform(noise_stream, 2 * p) + _INV_2_53
-            u2 = _uniform(noise_stream, 2 * p + 1)
+            u1 = uniform(noise_stream, 2 * p) + _INV_2_53
+            u2 = uniform(noise_stream, 2 * p + 1)
             gauss = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
             inputs[p] += noise * gauss
-    return inputs[:used].reshape(nb, n_features)
+    return source
 
 
 @kernel
@@ -245,7 +222,7 @@ def _forward_batch(source, nb, params, layout, offsets, pre, post, mask, dropout
             base = offsets[layer]
             for r in range(nb):
                 for k in range(n_out):
-                    drop = _uniform(seed, base + r * n_out + k) < dropout
+                    drop = uniform(seed, base + r * n_out + k) < dropout
                     M[r, k] = 0.0 if drop else keep
                     A[r, k] *= M[r, k]
         below = A
@@ -458,14 +435,11 @@ def mlp_forward(X, params, layout, first, last, out):
     pre = np.empty(size, dtype=params.dtype)
     post = np.empty(size, dtype=params.dtype)
     n_out = sub[sub.shape[0] - 1, L_OUT]
+    order = np.arange(n_rows)
     for start in range(0, n_rows, _CHUNK):
         stop = min(start + _CHUNK, n_rows)
         nb = stop - start
-        inputs[:nb * n_features] = 0.0
-        for r in range(nb):
-            a, b = row_span(X, start + r)
-            row_axpy(X, a, b, 1.0, inputs, r * n_features)
-        source = inputs[:nb * n_features].reshape(nb, n_features)
+        source = gather_rows(X, order, start, stop, inputs)
         _forward_batch(source, nb, params, sub, offsets, pre, post, pre, 0.0,
                        np.uint64(0))
         A = _block(post, offsets[sub.shape[0] - 1], nb, n_out)
