@@ -121,6 +121,11 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
     def _resolve_eta0(self, X, rows):
         return float(self.eta0)
 
+    def _finish_fit(self, problem, incremental):
+        """Fitted attributes computed once training ends, from the call's problem
+        (k-means: refinement passes, ``labels_``); its state may still change."""
+        return {}
+
     # -- fitting ------------------------------------------------------------------
 
     def _check_settings(self):
@@ -316,7 +321,9 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
                                  max_epochs, fitted)
         train(problem, self._settings(self.max_iter, progress["eta0"]), progress,
               max_epochs, stop=not incremental, run=run, callbacks=callbacks, tasks=tasks)
+        final = self._finish_fit(problem, incremental)
         self.__dict__.update(fitted(full=True))
+        self.__dict__.update(final)
         if tasks is not None:
             tasks.end()
         return self

@@ -5,7 +5,8 @@ for the softmax losses, +-1 one-vs-rest for the margin losses), applies class we
 scores validation outputs and turns raw outputs into predictions and probabilities.
 ``RegressorTargets`` does the same for regression targets and their link. Both need
 ``_raw_outputs(X)`` (the ``(n_samples, n_outputs)`` outputs of the model) from the
-estimator they are mixed into.
+estimator they are mixed into. ``NoTargets`` serves the unsupervised estimators
+(autoencoders, clustering), which ignore ``y``.
 """
 
 import numpy as np
@@ -13,7 +14,7 @@ from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._core import losses
 
@@ -326,4 +327,24 @@ class RegressorTargets:
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         tags.target_tags.positive_only = self.loss in _LOG_LINK
+        return tags
+
+
+class NoTargets:
+    """Target hooks of an unsupervised estimator: ``y`` is ignored."""
+
+    def _validate_fit_data(self, X, y, sample_weight, reset):
+        X = validate_data(self, X, reset=reset, accept_sparse=self._accept_sparse,
+                          dtype=[np.float64, np.float32], order="C")
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                             ensure_non_negative=True)
+        # the rows stand for the targets (validation splits, scoring)
+        return X, X, np.ascontiguousarray(sample_weight)
+
+    def _encode_targets(self, y, classes, first_call, weights_from_y=False):
+        return np.empty((y.shape[0], 0)), np.ones(y.shape[0])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = False
         return tags

@@ -1,9 +1,10 @@
 """scikit-learn's estimator checks over every public estimator, with several settings.
 
 The only expected failures are those scikit-learn itself marks for SGDClassifier and
-SGDRegressor (sklearn/utils/_test_common/instance_generator.py): per-sample SGD makes
-a sample weight of 2 differ from a repeated row, because the repeated row gets two
-separate steps.
+SGDRegressor, and for KMeans and MiniBatchKMeans
+(sklearn/utils/_test_common/instance_generator.py): per-sample SGD makes a sample
+weight of 2 differ from a repeated row, because the repeated row gets two separate
+steps; the k-means seeding draws rows, and a repeated row is drawn more often.
 """
 
 import scipy.sparse  # noqa: F401  (the checks build sparse inputs)
@@ -11,6 +12,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_train import (
     Autoencoder,
+    KMeans,
     LinearClassifier,
     LinearRegressor,
     MLPClassifier,
@@ -50,6 +52,8 @@ ESTIMATORS = [
     MLPRegressor((), loss="huber", activation="gelu", optimizer="adamw", max_iter=200,
                  batch_size=16, eta0=0.01),
     Autoencoder(2, hidden_layer_sizes=(6,), max_iter=30, eta0=0.003),
+    KMeans(n_clusters=3),
+    KMeans(n_clusters=3, init="random", batch_size=8, refine=2, tol=None, max_iter=5),
 ]
 
 
@@ -64,9 +68,18 @@ MLP_EXPECTED_FAILURES = {
 }
 
 
+KMEANS_EXPECTED_FAILURES = {
+    check: "sample_weight is not equivalent to removing/repeating samples (marked the "
+           "same for scikit-learn's KMeans and MiniBatchKMeans)."
+    for check in SGD_EXPECTED_FAILURES
+}
+
+
 def expected_failures(estimator):
     if isinstance(estimator, (LinearClassifier, LinearRegressor)):
         return SGD_EXPECTED_FAILURES
+    if isinstance(estimator, KMeans):
+        return KMEANS_EXPECTED_FAILURES
     return MLP_EXPECTED_FAILURES
 
 

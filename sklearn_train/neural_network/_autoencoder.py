@@ -7,14 +7,15 @@ import scipy.sparse as sp
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._core import losses, mlp
+from .._targets import NoTargets
 from ._base import ACTIVATIONS, BaseMLP
 from ._problem import forward
 
 
-class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP):
+class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NoTargets, BaseMLP):
     """Autoencoder: learns a low-dimensional code of the data by reconstructing it.
 
     The network maps the input through ``hidden_layer_sizes`` to a linear code of
@@ -240,14 +241,6 @@ n_features_in_, feature_names_in_
         codes[self._code_layer()] = mlp.IDENTITY  # a linear code
         return codes
 
-    def _validate_fit_data(self, X, y, sample_weight, reset):
-        X = validate_data(self, X, reset=reset, accept_sparse="csr",
-                          dtype=[np.float64, np.float32], order="C")
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
-                                             ensure_non_negative=True)
-        # the targets are the rows themselves: y stands for X (scoring, splits)
-        return X, X, np.ascontiguousarray(sample_weight)
-
     def _validation_set(self, X, y, sample_weight, X_val, y_val, sample_weight_val,
                         classes):
         if X_val is None:
@@ -256,9 +249,6 @@ n_features_in_, feature_names_in_
                               dtype=X.dtype, order="C")
         weight = np.ones(X_val.shape[0])
         return None, (X_val, X_val, np.empty((X_val.shape[0], 0)), weight)
-
-    def _encode_targets(self, y, classes, first_call, weights_from_y=False):
-        return np.empty((y.shape[0], 0)), np.ones(y.shape[0])
 
     def _loss_code(self):
         return losses.SQUARED
@@ -281,8 +271,3 @@ n_features_in_, feature_names_in_
         target = y.toarray() if sp.issparse(y) else y
         return float(r2_score(target, Z, sample_weight=sample_weight,
                               multioutput="variance_weighted"))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.required = False
-        return tags
