@@ -5,7 +5,7 @@ cached on disk, so later processes start at once.
 """
 
 from ._training import DivergenceError
-from .cluster import KMeans
+from .cluster import GaussianMixture, KMeans
 from .linear_model import LinearClassifier, LinearRegressor
 from .neural_network import Autoencoder, MLPClassifier, MLPRegressor
 
@@ -14,6 +14,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "Autoencoder",
     "DivergenceError",
+    "GaussianMixture",
     "KMeans",
     "LinearClassifier",
     "LinearRegressor",

@@ -379,8 +379,9 @@ def mark_best(history, restored_epoch):
     return restored_epoch
 
 
-# A training loss this many times its best so far (plus one, for losses near zero)
-# means the run diverges even though every number is still finite.
+# A training loss this many times its best so far (plus one, for losses near zero;
+# for negative losses: as far above it) means the run diverges even though every
+# number is still finite.
 _GROWTH_LIMIT = 10.0
 
 
@@ -394,7 +395,10 @@ def _check_growth(history, settings):
     """
     best = min(history, key=lambda row: row["train_loss"])
     last = history[-1]
-    if last["train_loss"] > _GROWTH_LIMIT * best["train_loss"] + 1.0:
+    # measured from the best loss, so that losses below zero (a negative
+    # log-density) are judged alike
+    rise = last["train_loss"] - best["train_loss"]
+    if rise > (_GROWTH_LIMIT - 1.0) * abs(best["train_loss"]) + 1.0:
         raise DivergenceError(
             f"Training diverged: the training loss grew from {best['train_loss']:.4g} "
             f"(epoch {best['epoch']}) to {last['train_loss']:.4g} (epoch "

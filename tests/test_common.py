@@ -12,6 +12,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_train import (
     Autoencoder,
+    GaussianMixture,
     KMeans,
     LinearClassifier,
     LinearRegressor,
@@ -54,6 +55,9 @@ ESTIMATORS = [
     Autoencoder(2, hidden_layer_sizes=(6,), max_iter=30, eta0=0.003),
     KMeans(n_clusters=3),
     KMeans(n_clusters=3, init="random", batch_size=8, refine=2, tol=None, max_iter=5),
+    GaussianMixture(2),
+    GaussianMixture(3, covariance_type="diag", batch_size=8, max_iter=5, tol=None),
+    GaussianMixture(2, covariance_type="spherical", init_params="random", n_init=2),
 ]
 
 
@@ -74,12 +78,24 @@ KMEANS_EXPECTED_FAILURES = {
     for check in SGD_EXPECTED_FAILURES
 }
 
+MIXTURE_EXPECTED_FAILURES = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "sample_weight is not equivalent to removing/repeating samples: seeding draws "
+        "rows and mini-batches differ (scikit-learn marks the same for MiniBatchKMeans)."
+    ),
+}
+
 
 def expected_failures(estimator):
     if isinstance(estimator, (LinearClassifier, LinearRegressor)):
         return SGD_EXPECTED_FAILURES
     if isinstance(estimator, KMeans):
         return KMEANS_EXPECTED_FAILURES
+    if isinstance(estimator, GaussianMixture):
+        # scikit-learn's GaussianMixture takes no sample_weight; ours fails for the
+        # reasons of its MiniBatchKMeans: the k-means++ initialisation draws rows
+        # and the mini-batches differ
+        return MIXTURE_EXPECTED_FAILURES
     return MLP_EXPECTED_FAILURES
 
 

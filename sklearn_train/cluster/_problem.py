@@ -1,14 +1,16 @@
-"""k-means as a training problem for the shared driver.
+"""k-means and Gaussian mixtures as training problems for the shared driver.
 
-The state is ``{"centers", "counts", "counters"}``: the centres (X's dtype), the
-weight each centre has received so far (its step size is the batch's weight over
-that), and the number of mini-batch steps taken.
+A k-means state is ``{"centers", "counts", "counters"}``: the centres (X's dtype),
+the weight each centre has received so far (its step size is the batch's weight
+over that), and the number of mini-batch steps taken. A mixture's state holds its
+parameters (``PARAMS``, float64), the running sufficient statistics of stepwise EM
+(``STATS``) and its counters; ``_core.mixture`` describes them.
 """
 
 import numpy as np
 from sklearn.utils.extmath import row_norms
 
-from .._core import cluster
+from .._core import cluster, mixture
 from .._core._jit import quiet_inlining
 from .._core.data import as_kernel_matrix
 from .._training import DivergenceError, StateProblem
@@ -104,3 +106,74 @@ class KMeansProblem(StateProblem):
 
     def restore(self, snapshot):
         self.state["centers"][:] = snapshot
+
+
+PARAMS = ("weights", "means", "covariances", "precisions_cholesky", "log_det")
+STATS = ("stat_n", "stat_x", "stat_xx")
+
+
+def new_mixture_state(n_components, n_features, code):
+    size = mixture.block_size(code, n_features)
+    k, d = n_components, n_features
+    return {
+        "weights": np.full(k, 1.0 / k), "means": np.zeros((k, d)),
+        "covariances": np.zeros(k * size), "precisions_cholesky": np.zeros(k * size),
+        "log_det": np.zeros(k),
+        "stat_n": np.zeros(k), "stat_x": np.zeros((k, d)), "stat_xx": np.zeros(k * size),
+        "counters": np.zeros(2),  # steps taken, Cholesky pivots raised to the floor
+    }
+
+
+def mixture_parts(state):
+    return tuple(state[key] for key in PARAMS), tuple(state[key] for key in STATS)
+
+
+def weighted_log_prob(X, state, code):
+    """``log weight_c + log N(x | c)`` of every row and component."""
+    params, _ = mixture_parts(state)
+    out = np.empty((X.shape[0], params[0].shape[0]))
+    if X.shape[0]:
+        with quiet_inlining():
+            mixture.weighted_log_prob(np.ascontiguousarray(X), params, code, out)
+    return out
+
+
+class MixtureProblem(StateProblem):
+    """One call's data bound to a Gaussian mixture's state (see ``_training``)."""
+
+    def __init__(self, X, sample_weight, state, batch_size, code, reg_covar,
+                 forgetting_factor):
+        self.X = np.ascontiguousarray(X)
+        self.sample_weight = sample_weight
+        self.state = state
+        self.batch_size = int(batch_size)
+        self.ints = np.array([self.batch_size, code], dtype=np.int64)
+        self.floats = np.array([reg_covar, 1.0 - forgetting_factor])
+        self.n_samples = X.shape[0]
+
+    def n_steps(self, n_rows):
+        return -(-n_rows // self.batch_size)
+
+    def steps_done(self):
+        return int(self.state["counters"][0])
+
+    def run_epoch(self, order, rates):
+        params, stats = mixture_parts(self.state)
+        with quiet_inlining():
+            loss, weight, status = mixture.gmm_epoch(
+                self.X, self.sample_weight, order, rates, params, stats,
+                self.state["counters"], self.ints, self.floats)
+        if status != mixture.OK or not all(np.isfinite(p).all() for p in params):
+            raise DivergenceError("the log-likelihood or the parameters became "
+                                  "infinite or NaN (is reg_covar too small?).")
+        return loss / weight if weight > 0 else 0.0
+
+    def validate(self):
+        return {}
+
+    def snapshot(self):
+        return {key: self.state[key].copy() for key in PARAMS}
+
+    def restore(self, snapshot):
+        for key, value in snapshot.items():
+            self.state[key][...] = value
