@@ -67,6 +67,9 @@ class Settings:
     early_stopping: bool
     shuffle: bool
     verbose: int
+    # tol relative to the loss at any size (scale-free losses such as an inertia),
+    # instead of only once the loss is above 1
+    relative_tol: bool = False
 
 
 def new_progress(seed, optimizer, eta0=None):
@@ -137,6 +140,7 @@ class _Monitor:
     def __init__(self, settings):
         self.on_validation = settings.early_stopping
         self.tol = -np.inf if settings.tol is None else settings.tol
+        self.floor = 0.0 if settings.relative_tol else 1.0
         self.patience = settings.n_iter_no_change
         self.best = -np.inf
         self.best_epoch = None
@@ -152,7 +156,10 @@ class _Monitor:
         # The gain must exceed tol, relative to the loss once the loss is above 1 (as
         # scipy's L-BFGS-B ``ftol``), so regression losses in squared target units
         # stop as readily as classification losses.
-        if value < self.best + self.tol * max(1.0, abs(self.best)):
+        # (relative to a loss of exactly 0, as an inertia on duplicate points, only
+        # a tie is possible: it counts as no gain)
+        if value < self.best + self.tol * max(self.floor, abs(self.best)) or (
+                self.floor == 0.0 and value == self.best):
             self.stale += 1
         else:
             self.stale = 0

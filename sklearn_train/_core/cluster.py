@@ -299,8 +299,8 @@ def _reassign(X, sample_weight, order, start, stop, distances, centers, counts, 
               seed):
     """Move starved centres to rows of the last batch drawn by ``weight * D^2``.
 
-    A moved centre gets the smallest count among the others, so it settles at the
-    pace of the slowest centre that kept its place. At most half the centres, and no
+    A moved centre gets the smallest count among the centres that were not starved,
+    so it settles at the pace of the slowest of them. At most half the centres, and no
     more than the batch has rows, move at once.
     """
     k = centers.shape[0]
@@ -309,7 +309,7 @@ def _reassign(X, sample_weight, order, start, stop, distances, centers, counts, 
     starved = counts < ratio * busiest
     if not np.any(starved):
         return 0
-    settled = np.inf
+    settled = busiest  # (the busiest centre is never starved while ratio <= 1)
     for c in range(k):
         if not starved[c]:
             settled = min(settled, counts[c])

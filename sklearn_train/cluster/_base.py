@@ -36,6 +36,7 @@ class BaseCluster(NoTargets, TrainedEstimator):
     early_stopping = False
     scoring = None
     _schedule = "constant"  # the step-size schedule handed to the kernel
+    _relative_tol = False  # see Settings.relative_tol
 
     def _schedule_power(self):
         return 0.5
@@ -52,7 +53,7 @@ class BaseCluster(NoTargets, TrainedEstimator):
             power_t=float(self._schedule_power()), lr_decay=1.0, warmup=0.0,
             max_iter=int(max_iter), tol=None if self.tol is None else float(self.tol),
             n_iter_no_change=int(self.n_iter_no_change), early_stopping=False,
-            shuffle=True, verbose=int(self.verbose),
+            shuffle=True, verbose=int(self.verbose), relative_tol=self._relative_tol,
         )
 
     def _loss_code(self):

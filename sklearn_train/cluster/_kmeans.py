@@ -63,7 +63,7 @@ default="k-means++"
         Epochs without improvement before training stops. The mean inertia of a
         whole epoch falls smoothly, so one epoch without gain means convergence
         (the ``refine`` passes then settle the centres exactly).
-    reassignment_ratio : float, default=0.01
+    reassignment_ratio : float in [0, 1], default=0.01
         Centres with less than this fraction of the busiest centre's weight are
         moved; 0 turns reassignment off.
     refine : int, default=0
@@ -114,13 +114,15 @@ default="k-means++"
     (2, 4)
     """
 
+    _relative_tol = True  # the inertia scales with the data: tol is scale-free
+
     _parameter_constraints = {
         **BaseCluster._parameter_constraints,
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
         "init": [StrOptions({"k-means++", "random"}), "array-like"],
         "n_init": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "init_size": [Interval(Integral, 1, None, closed="left"), None],
-        "reassignment_ratio": [Interval(Real, 0, None, closed="left")],
+        "reassignment_ratio": [Interval(Real, 0, 1, closed="both")],
         "refine": [Interval(Integral, 0, None, closed="left")],
     }
 
@@ -264,6 +266,7 @@ default="k-means++"
     def _initial_state(self, X, Y, sample_weight, incremental, init):
         self._check_weights(sample_weight)
         rng = np.random.RandomState(self._seed)
+        self._check_enough_rows(X, self.n_clusters, "n_clusters")
         if not isinstance(self.init, str):
             centers = np.array(self.init, dtype=X.dtype, order="C", copy=True)
             if centers.shape != (self.n_clusters, X.shape[1]):
@@ -273,7 +276,6 @@ default="k-means++"
             if not np.isfinite(centers).all():
                 raise ValueError("init contains NaN or infinity.")
             return new_state(centers)
-        self._check_enough_rows(X, self.n_clusters, "n_clusters")
         n_positive = int(np.count_nonzero(sample_weight))
         if n_positive < self.n_clusters:
             raise ValueError(f"Only {n_positive} rows have a positive sample_weight; "

@@ -64,7 +64,8 @@ class KMeansProblem(StateProblem):
         self.x_squared = squared_norms(X)
         self.sample_weight = sample_weight
         self.state = state
-        self.batch_size = int(batch_size)
+        # the kernel sizes its buffers by the batch: never more than the rows
+        self.batch_size = max(1, min(int(batch_size), X.shape[0]))
         self.seed = int(seed)
         self.ints = np.zeros(cluster.N_INTS, dtype=np.int64)
         self.ints[cluster.I_BATCH_SIZE] = self.batch_size
@@ -146,7 +147,7 @@ class MixtureProblem(StateProblem):
         self.X = np.ascontiguousarray(X)
         self.sample_weight = sample_weight
         self.state = state
-        self.batch_size = int(batch_size)
+        self.batch_size = max(1, min(int(batch_size), X.shape[0]))
         self.ints = np.array([self.batch_size, code], dtype=np.int64)
         self.floats = np.array([reg_covar, 1.0 - forgetting_factor])
         self.n_samples = X.shape[0]
