@@ -335,7 +335,7 @@ def train(problem, settings, progress, max_epochs, *, stop=True, run=None,
                     break
         if stop and history and not diverged and best is None:
             # (early stopping restores its best epoch: a blow-up after it is harmless)
-            _check_growth(history, settings)
+            _check_growth(history, _advice(problem, settings))
         if best is not None:
             run.restore(*best)
         _call(callbacks, "on_train_end", run)
@@ -392,7 +392,17 @@ def mark_best(history, restored_epoch):
 _GROWTH_LIMIT = 10.0
 
 
-def _check_growth(history, settings):
+def _advice(problem, settings):
+    """What to try when training diverges: the problem's own advice (a model without
+    a learning rate), else the gradient trainers'."""
+    advice = getattr(problem, "divergence_advice", None)
+    if advice is not None:
+        return advice
+    return (f"Try a smaller eta0 (it is {settings.eta0:g}), scale the features (for "
+            "example with StandardScaler), or an adaptive optimizer such as 'adam'.")
+
+
+def _check_growth(history, advice):
     """Raise DivergenceError when a fit ends with its loss blown up, still finite.
 
     Checked when a fit stops (its loss has not improved for n_iter_no_change epochs,
@@ -409,8 +419,7 @@ def _check_growth(history, settings):
         raise DivergenceError(
             f"Training diverged: the training loss grew from {best['train_loss']:.4g} "
             f"(epoch {best['epoch']}) to {last['train_loss']:.4g} (epoch "
-            f"{last['epoch']}). Try a smaller eta0 (it is {settings.eta0:g}), scale the "
-            "features (for example with StandardScaler), or another optimizer."
+            f"{last['epoch']}). {advice}"
         )
 
 
@@ -441,9 +450,7 @@ def _run_one_epoch(problem, settings, progress, rates):
         train_loss = problem.run_epoch(order, rates)
     except DivergenceError as exc:
         raise DivergenceError(
-            f"Training diverged in epoch {epoch + 1}: {exc} Try a smaller eta0 "
-            f"(it is {settings.eta0:g}), scale the features (for example with "
-            "StandardScaler), or an adaptive optimizer such as 'adam'."
+            f"Training diverged in epoch {epoch + 1}: {exc} {_advice(problem, settings)}"
         ) from None
     progress["epoch"] = epoch + 1
     row = {"epoch": epoch + 1, "train_loss": train_loss}

@@ -59,6 +59,8 @@ def seed_plusplus(X, sample_weight, n_trials, seed, n_clusters):
 class KMeansProblem(StateProblem):
     """One call's data bound to a k-means state (see ``_training``)."""
 
+    divergence_advice = "Scale the features (for example with StandardScaler)."
+
     def __init__(self, X, sample_weight, state, batch_size, reassignment_ratio, seed):
         self.X = as_kernel_matrix(X)
         self.x_squared = squared_norms(X)
@@ -142,6 +144,9 @@ def weighted_log_prob(X, state, code):
 class MixtureProblem(StateProblem):
     """One call's data bound to a Gaussian mixture's state (see ``_training``)."""
 
+    divergence_advice = ("Scale the features (for example with StandardScaler), or "
+                         "raise reg_covar.")
+
     def __init__(self, X, sample_weight, state, batch_size, code, reg_covar,
                  forgetting_factor):
         self.X = np.ascontiguousarray(X)
@@ -166,7 +171,7 @@ class MixtureProblem(StateProblem):
                 self.state["counters"], self.ints, self.floats)
         if status != mixture.OK or not all(np.isfinite(p).all() for p in params):
             raise DivergenceError("the log-likelihood or the parameters became "
-                                  "infinite or NaN (is reg_covar too small?).")
+                                  "infinite or NaN.")
         return loss / weight if weight > 0 else 0.0
 
     def validate(self):
