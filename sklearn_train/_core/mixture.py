@@ -369,6 +369,7 @@ def gmm_epoch(X, sample_weight, order, rates, params, stats, counters, ints, flo
         if not math.isfinite(batch_loss):
             return loss_sum, weight_sum, DIVERGED
         loss_sum += batch_loss
+        counters[0] += 1.0  # a step, so the rates stay aligned with the step count
         if _batch_statistics(rows, block, row_weight, code, batch, scratch,
                              outer) <= 0.0:
             continue  # a batch without weight teaches nothing
@@ -381,7 +382,6 @@ def gmm_epoch(X, sample_weight, order, rates, params, stats, counters, ints, flo
                 s_x[c, j] = keep * s_x[c, j] + eta * b_x[c, j]
         for p in range(s_xx.shape[0]):
             s_xx[p] = keep * s_xx[p] + eta * b_xx[p]
-        counters[0] += 1.0
         counters[1] += m_step(stats, params, code, reg_covar)
     return loss_sum, weight_sum, OK
 

@@ -391,6 +391,7 @@ feature_names_in_
         resp = np.zeros((X.shape[0], k))
         resp[np.arange(X.shape[0]), labels] = 1.0
         state = new_mixture_state(k, X.shape[1], self._code)
+        self._pooled_start(state, X, centers)
         params, stats = mixture_parts(state)
         with quiet_inlining():
             mixture.statistics(np.ascontiguousarray(X), sample_weight, resp, self._code,
@@ -398,6 +399,24 @@ feature_names_in_
             mixture.m_step(stats, params, self._code, float(self.reg_covar))
         log_density = logsumexp(weighted_log_prob(X, state, self._code), axis=1)
         return state, float(np.average(log_density, weights=sample_weight))
+
+    def _pooled_start(self, state, X, centers):
+        """Means at ``centers`` and every covariance the rows' pooled diagonal one:
+        what a component keeps when no row is assigned to it (duplicate points)."""
+        k, d = state["means"].shape
+        variance = np.var(np.asarray(X, dtype=np.float64), axis=0) + self.reg_covar
+        if self.covariance_type == "spherical":
+            variance = np.full(1, variance.mean())
+        state["means"][:] = centers
+        state["log_det"][:] = -0.5 * np.log(variance).sum() * (d if variance.size == 1
+                                                                 else 1)
+        if self.covariance_type == "full":
+            covariance = np.diag(variance).ravel()
+            cholesky = np.diag(1.0 / np.sqrt(variance)).ravel()
+        else:
+            covariance, cholesky = variance, 1.0 / np.sqrt(variance)
+        state["covariances"][:] = np.tile(covariance, k)
+        state["precisions_cholesky"][:] = np.tile(cholesky, k)
 
     def _continue_state(self, X, n_outputs, init):
         if self._fitted_type != self.covariance_type:
@@ -445,8 +464,8 @@ feature_names_in_
         if empty:
             warnings.warn(
                 f"{empty} of {self.n_components} components received (almost) no "
-                "weight: X may have fewer distinct points than components. Their "
-                "means and covariances are those of their initialisation.",
+                "weight: X may have fewer distinct points than components. They keep "
+                "their starting mean and the data's pooled diagonal covariance.",
                 UserWarning,
             )
         if not incremental:
