@@ -121,6 +121,10 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
     def _resolve_eta0(self, X, rows):
         return float(self.eta0)
 
+    def _state_dtype(self):
+        """The floating-point type the fitted state computes in (None: any input)."""
+        return self._state["params"].dtype
+
     def _finish_fit(self, problem, incremental):
         """Fitted attributes computed once training ends, from the call's problem
         (k-means: refinement passes, ``labels_``); its state may still change."""
@@ -247,6 +251,11 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
         )
         if X.shape[0] == 0:
             raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
+        model_dtype = self._state_dtype() if continuing else None
+        if model_dtype is not None and X.dtype != model_dtype:
+            # the model keeps the precision it was trained in: this call's data is
+            # converted to it (a float32 chunk must not downcast a float64 model)
+            X = X.astype(model_dtype)
         if not continuing:
             self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         Y, factor = self._encode_targets(y, classes, first_call=not continuing,

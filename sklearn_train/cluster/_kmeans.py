@@ -310,9 +310,10 @@ default="k-means++"
                              rng.randint(np.iinfo(np.int32).max), k)
 
     def _continue_state(self, X, n_outputs, init):
-        state = {key: value.copy() for key, value in self._state.items()}
-        state["centers"] = np.ascontiguousarray(state["centers"], dtype=X.dtype)
-        return state
+        return {key: value.copy() for key, value in self._state.items()}
+
+    def _state_dtype(self):
+        return self._state["centers"].dtype
 
     def _make_problem(self, X, Y, sample_weight, rows, state, validation):
         return KMeansProblem(X, sample_weight, state, self.batch_size,

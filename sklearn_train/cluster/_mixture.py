@@ -431,6 +431,9 @@ feature_names_in_
                 "model. Fit a new model instead.")
         return {key: value.copy() for key, value in self._state.items()}
 
+    def _state_dtype(self):
+        return None  # float64 parameters whatever the input
+
     def _make_problem(self, X, Y, sample_weight, rows, state, validation):
         return MixtureProblem(X, sample_weight, state, self.batch_size, self._code,
                               float(self.reg_covar), float(self.forgetting_factor))
