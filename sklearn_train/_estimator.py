@@ -121,6 +121,12 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
     def _resolve_eta0(self, X, rows):
         return float(self.eta0)
 
+    def _fresh_optimizer(self, state):
+        """Start the optimizer over: zero moments, and a bias correction (Adam) that
+        counts from the next step."""
+        state["moments"][:] = 0.0
+        state["counters"][self._MOMENT_STEPS] = 0.0
+
     def _state_dtype(self):
         """The floating-point type the fitted state computes in (None: any input)."""
         return self._state["params"].dtype
@@ -273,7 +279,7 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
             progress = dict(self._progress)
             if progress["optimizer"] != self.optimizer:
                 # another rule's moments mean something else (velocity vs. accumulator)
-                state["moments"][:] = 0.0
+                self._fresh_optimizer(state)
                 progress["optimizer"] = self.optimizer
         else:
             state = self._initial_state(X, Y[train_rows], sample_weight[train_rows],

@@ -65,7 +65,8 @@ C_STEPS = 0
 C_SEEN = 1
 C_L1_TOTAL = 2
 C_N_AVERAGED = 3
-N_COUNTERS = 4
+C_MOMENT_STEPS = 4  # steps since the optimizer's moments started (Adam's correction)
+N_COUNTERS = 5
 
 # kernel status
 OK = 0
@@ -166,12 +167,14 @@ def linear_epoch(X, Y, sample_weight, order, rates, state, ints, floats):
             loss_sum += batch_loss
             weight_sum += batch_weight
             counters[C_STEPS] += 1.0
+            counters[C_MOMENT_STEPS] += 1.0
             if direct:
                 _direct_sgd_step(X, spans, start, stop, params, coefs, ints, lr, l2,
                                  lazy_scale)
             else:
                 _accumulate(X, spans, start, stop, coefs, grad, n_out)
-                begin_step(optimizer, lr, counters[C_STEPS], floats[N_FLOATS:], step)
+                begin_step(optimizer, lr, counters[C_MOMENT_STEPS], floats[N_FLOATS:],
+                           step)
                 _gradient_step(params, grad, moments, l1_applied, average_sum, counters,
                                ints, floats, step, stop - start, lazy, active, n_active,
                                marked, flushed_at, lazy_scale)

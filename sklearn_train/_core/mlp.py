@@ -67,7 +67,8 @@ N_FLOATS = 4  # followed by the optimizer hyper-parameters
 
 # counters kept between calls
 C_STEPS = 0
-N_COUNTERS = 1
+C_MOMENT_STEPS = 1  # steps since the optimizer's moments started (Adam's correction)
+N_COUNTERS = 2
 
 OK = 0
 DIVERGED = 1
@@ -144,6 +145,7 @@ def mlp_epoch(X, Y, sample_weight, order, rates, state, layout, ints, floats):
         batch = start // batch_size
         lr = rates[batch] if rates.shape[0] > 1 else rates[0]
         counters[C_STEPS] += 1.0
+        counters[C_MOMENT_STEPS] += 1.0
         seed = _stream(ints[I_SEED], counters[C_STEPS])
         source = _gather(X, order, start, stop, inputs, clean, reconstruct,
                          floats[F_NOISE], seed)
@@ -159,7 +161,7 @@ def mlp_epoch(X, Y, sample_weight, order, rates, state, layout, ints, floats):
         weight_sum += batch_weight
         _backward_batch(source, nb, params, grad, layout, offsets, pre, post, mask,
                         floats[F_DROPOUT], delta, delta_below)
-        begin_step(optimizer, lr, counters[C_STEPS], hyper, step)
+        begin_step(optimizer, lr, counters[C_MOMENT_STEPS], hyper, step)
         _step(params, grad, moments, hyper, step, layout, optimizer, floats[F_L2])
     return loss_sum, weight_sum, status
 

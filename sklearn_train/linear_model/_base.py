@@ -23,6 +23,8 @@ from ._problem import LinearProblem, copy_state, model_parameters, new_state
 class BaseLinear(TrainedEstimator):
     """Base class: parameters, validation and the training call (not public)."""
 
+    _MOMENT_STEPS = linear.C_MOMENT_STEPS
+
     _parameter_constraints = {
         **TrainedEstimator._parameter_constraints,
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
@@ -153,7 +155,8 @@ class BaseLinear(TrainedEstimator):
                 )
             params[n_weights:] = intercept_init
         if coef_init is not None or intercept_init is not None:
-            for key in ("moments", "l1_applied", "average_sum"):
+            self._fresh_optimizer(state)
+            for key in ("l1_applied", "average_sum"):
                 state[key][:] = 0.0
             state["counters"][linear.C_L1_TOTAL] = 0.0
             state["counters"][linear.C_N_AVERAGED] = 0.0

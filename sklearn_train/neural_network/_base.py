@@ -34,6 +34,8 @@ ACTIVATIONS = {
 class BaseMLP(TrainedEstimator):
     """Base class of the networks (not public)."""
 
+    _MOMENT_STEPS = mlp.C_MOMENT_STEPS
+
     _parameter_constraints = {
         **TrainedEstimator._parameter_constraints,
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],

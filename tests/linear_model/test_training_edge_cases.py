@@ -80,6 +80,22 @@ def test_switching_optimizer_on_a_warm_start_starts_its_moments_afresh():
     assert np.isfinite(model.coef_).all() and model.score(X, y) > 0.8
 
 
+def test_adam_after_a_switch_steps_as_a_fresh_adam():
+    """Adam's bias correction counts from the switch, not from the model's first
+    step: continuing with Adam from SGD's parameters equals a new Adam fit started at
+    them (same rows in the same order, constant rate)."""
+    X, y = three_classes()
+    settings = dict(eta0=0.01, learning_rate="constant", shuffle=False, tol=None,
+                    batch_size=16, random_state=0)
+    model = LinearClassifier(optimizer="sgd", max_iter=3, warm_start=True, **settings)
+    model.fit(X, y)
+    start_coef, start_intercept = model.coef_.copy(), model.intercept_.copy()
+    model.set_params(optimizer="adam", max_iter=2).fit(X, y)
+    fresh = LinearClassifier(optimizer="adam", max_iter=2, **settings)
+    fresh.fit(X, y, coef_init=start_coef, intercept_init=start_intercept)
+    np.testing.assert_allclose(model.coef_, fresh.coef_, rtol=1e-12, atol=1e-14)
+
+
 def test_balanced_weights_come_from_the_training_labels_only():
     X, y = three_classes()
     X_val, y_val = X[:60][y[:60] != 2], y[:60][y[:60] != 2]  # no class 2 here

@@ -14,6 +14,8 @@ The data are tiny and the epochs few: the file stays fast, compile time included
 (float64 dense everywhere, one float32 and one CSR fit).
 """
 
+import copy
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -825,3 +827,18 @@ def test_freezing_every_layer_warns_and_autoencoder_refuses_a_named_scorer():
         MLPClassifier((4,), freeze=2, max_iter=1).fit(X, y)
     with pytest.raises(ValueError, match="scorer"):
         Autoencoder(2, scoring="r2", early_stopping=True, max_iter=2).fit(X)
+
+
+def test_adam_after_a_switch_steps_as_a_fresh_adam():
+    """As for the linear models: the bias correction restarts with the moments."""
+    X, y = make_classification(120, 5, random_state=0)
+    settings = dict(eta0=0.01, learning_rate="constant", shuffle=False, tol=None,
+                    batch_size=16, random_state=0)
+    model = MLPClassifier((4,), optimizer="sgd", max_iter=3, warm_start=True, **settings)
+    model.fit(X, y)
+    start = copy.deepcopy(model)
+    model.set_params(optimizer="adam", max_iter=2).fit(X, y)
+    fresh = MLPClassifier((4,), optimizer="adam", max_iter=2, init=start, **settings)
+    fresh.fit(X, y)
+    for got, expected in zip(model.coefs_, fresh.coefs_):
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-13)
