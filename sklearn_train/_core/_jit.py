@@ -18,7 +18,6 @@ installed package the sources do not change and nothing is removed.
 
 import os
 import warnings
-from contextlib import contextmanager
 
 from numba import njit, types
 from numba.core.errors import NumbaIRAssumptionWarning
@@ -70,19 +69,13 @@ def _like(array, value):
     return lambda array, value: cast(value)
 
 
-@contextmanager
-def quiet_inlining():
-    """Silence Numba's pedantic IR self-check while kernels compile.
-
-    The row-access overloads of ``data`` are inlined into the epoch kernels (10-20%
-    faster than calls); Numba's inliner then reports a variable of the inlined CSR
-    loop as "not in scope", a warning its own text calls an internal pedantic check.
-    The compiled code is correct: the tests compare every layout and optimizer
-    against NumPy references. Wrap kernel calls that may compile in this.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NumbaIRAssumptionWarning)
-        yield
+# Numba's inliner reports a variable of the inlined CSR loops of ``data`` as "not in
+# scope" while the epoch kernels compile, a warning its own text calls an internal
+# pedantic check; the compiled code is correct (the tests compare every layout and
+# optimizer against NumPy references). It is filtered once, for that category only:
+# a ``warnings.catch_warnings`` around each kernel call (as before) is not thread-safe,
+# and kernels run in threads (joblib, dask) since they release the GIL.
+warnings.filterwarnings("ignore", category=NumbaIRAssumptionWarning)
 
 
 def _discard_stale_cache(folder=os.path.dirname(__file__)):
