@@ -373,14 +373,18 @@ def _handled(callbacks, run, error):
 def mark_best(history, restored_epoch):
     """Flag one row ``best``: the epoch restored, else the lowest monitored loss.
 
-    The monitored loss is the validation loss where rows have one, else the training
+    The monitored loss is the validation loss among the rows that have one (calls of
+    partial_fit without validation data add rows without it), else the training
     loss. Returns the best epoch (None for an empty history).
     """
     if not history:
         return None
     if restored_epoch is None:
-        key = "val_loss" if all("val_loss" in row for row in history) else "train_loss"
-        restored_epoch = min(history, key=lambda row: row[key])["epoch"]
+        validated = [row for row in history if "val_loss" in row]
+        if validated:
+            restored_epoch = min(validated, key=lambda row: row["val_loss"])["epoch"]
+        else:
+            restored_epoch = min(history, key=lambda row: row["train_loss"])["epoch"]
     for row in history:
         row["best"] = row["epoch"] == restored_epoch
     return restored_epoch

@@ -25,6 +25,7 @@ from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_train import DivergenceError, LinearClassifier, LinearRegressor
+from sklearn_train._training import mark_best
 from sklearn_train.callbacks import (
     Callback,
     Checkpoint,
@@ -967,3 +968,17 @@ def test_grid_search_in_parallel_keeps_candidates_apart():
     alone = clone(estimator).set_params(**search.best_params_).fit(X, y)
     assert alone.n_iter_ == best.n_iter_
     assert_same_parameters(alone, best)
+
+
+def test_best_epoch_stays_on_the_validation_loss_when_later_rows_lack_it():
+    """partial_fit calls without X_val add rows without val_loss: the best epoch is
+    still the lowest validation loss among the rows that have one."""
+    history = [
+        {"epoch": 1, "train_loss": 0.9, "val_loss": 0.8},
+        {"epoch": 2, "train_loss": 0.7, "val_loss": 0.6},
+        {"epoch": 3, "train_loss": 0.5, "val_loss": 0.7},
+        {"epoch": 4, "train_loss": 0.1},  # the lowest training loss
+    ]
+    assert mark_best(history, None) == 2
+    assert [row["best"] for row in history] == [False, True, False, False]
+    assert mark_best([dict(row) for row in history[3:]], None) == 4

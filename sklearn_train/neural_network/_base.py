@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._core import mlp
 from .._core.optimizers import N_HYPER
+from .._core.schedules import SCHEDULES
 from .._estimator import OPTIMIZERS, TrainedEstimator
 from ._problem import MLPProblem, build_layout, forward, layer_views, new_state
 
@@ -38,6 +39,9 @@ class BaseMLP(TrainedEstimator):
 
     _parameter_constraints = {
         **TrainedEstimator._parameter_constraints,
+        # "optimal" is the linear models' 1 / (alpha (t0 + t)) from SVM theory: for a
+        # network it starts near 1 / sqrt(alpha), about 10 at the default alpha
+        "learning_rate": [StrOptions(set(SCHEDULES) - {"optimal"})],
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],

@@ -839,3 +839,9 @@ def test_adam_after_a_switch_steps_as_a_fresh_adam():
     fresh.fit(X, y)
     for got, expected in zip(model.coefs_, fresh.coefs_):
         np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-13)
+
+
+def test_the_linear_models_optimal_schedule_is_refused():
+    X, y = make_classification(60, 4, random_state=0)
+    with pytest.raises(ValueError, match="learning_rate"):
+        MLPClassifier((3,), learning_rate="optimal").fit(X, y)
