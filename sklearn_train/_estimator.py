@@ -121,6 +121,10 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
     def _resolve_eta0(self, X, rows):
         return float(self.eta0)
 
+    def _eta0_param(self):
+        """The ``eta0`` parameter as set (the starting rate is resolved from it)."""
+        return self.eta0
+
     def _fresh_optimizer(self, state):
         """Start the optimizer over: zero moments, and a bias correction (Adam) that
         counts from the next step."""
@@ -285,8 +289,10 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
             state = self._initial_state(X, Y[train_rows], sample_weight[train_rows],
                                         incremental, init)
             progress = new_progress(self._seed, self.optimizer)
-        if not (incremental and continuing):
+        if not (incremental and continuing) or progress.get("eta0_param") != self._eta0_param():
+            # (a partial_fit keeps the run's rate unless set_params changed eta0)
             progress["eta0"] = progress["eta"] = self._resolve_eta0(X, rows)
+            progress["eta0_param"] = self._eta0_param()
         if not incremental:
             # epoch-based schedules (cosine, exponential, warm-up, adaptive) and the
             # callbacks' rate factor start over with every fit, also a warm-started

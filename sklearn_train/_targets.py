@@ -9,6 +9,8 @@ estimator they are mixed into. ``NoTargets`` serves the unsupervised estimators
 (autoencoders, clustering), which ignore ``y``.
 """
 
+import copy
+
 import numpy as np
 from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.utils.class_weight import compute_class_weight
@@ -122,10 +124,13 @@ class ClassifierTargets:
         factor = np.ones(y.shape[0])
         if self.class_weight is not None:
             # per-class weights come from a fit's training labels ("balanced") and are
-            # reused for its validation data and for later partial_fit calls
-            if weights_from_y or not hasattr(self, "_class_weights"):
+            # reused for its validation data and for later partial_fit calls, unless
+            # set_params changed class_weight in between
+            if (weights_from_y or not hasattr(self, "_class_weights")
+                    or self._class_weight_source != self.class_weight):
                 self._class_weights = compute_class_weight(
                     self.class_weight, classes=self.classes_, y=y)
+                self._class_weight_source = copy.deepcopy(self.class_weight)
             factor = self._class_weights[index]
         return np.ascontiguousarray(Y), factor
 

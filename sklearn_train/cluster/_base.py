@@ -47,6 +47,9 @@ class BaseCluster(NoTargets, TrainedEstimator):
     def _resolve_eta0(self, X, rows):
         return 1.0
 
+    def _eta0_param(self):
+        return 1.0
+
     def _settings(self, max_iter, eta0):
         return Settings(
             learning_rate=self._schedule, eta0=1.0, alpha=0.0,

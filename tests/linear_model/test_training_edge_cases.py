@@ -151,3 +151,20 @@ def test_auto_learning_rate_is_stable_on_unscaled_features():
     assert np.isfinite(model.coef_).all()
     with pytest.raises(DivergenceError):
         LinearRegressor(eta0=0.01, random_state=0).fit(X, y)
+
+
+def test_set_params_between_partial_fit_calls_takes_effect():
+    """eta0 and class_weight changed between partial_fit calls apply from the next
+    call (they were kept from the first call)."""
+    X, y = three_classes()
+    model = LinearClassifier(eta0=0.1, learning_rate="constant", random_state=0)
+    model.partial_fit(X, y, classes=np.unique(y))
+    before = model.coef_.copy()
+    model.set_params(eta0=1e-12).partial_fit(X, y)
+    np.testing.assert_allclose(model.coef_, before, atol=1e-9)
+    assert model.history_[-1]["learning_rate"] == 1e-12
+
+    weighted = LinearClassifier(class_weight={0: 1.0, 1: 1.0, 2: 1.0}, random_state=0)
+    weighted.partial_fit(X, y, classes=np.unique(y))
+    weighted.set_params(class_weight={0: 1.0, 1: 5.0, 2: 1.0}).partial_fit(X, y)
+    np.testing.assert_array_equal(weighted._class_weights, [1.0, 5.0, 1.0])
