@@ -213,7 +213,8 @@ n_features_in_, feature_names_in_
         if not np.isfinite(codes).all():
             raise ValueError("Input contains NaN or infinity.")
         layout = self._state["layout"]
-        return forward(codes, self._state, self._code_layer() + 1, layout.shape[0] - 1)
+        return forward(codes, self._predicting_state(), self._code_layer() + 1,
+                       layout.shape[0] - 1)
 
     @property
     def _n_features_out(self):

@@ -137,6 +137,7 @@ class BaseMLP(TrainedEstimator):
                 "change its architecture."
             )
         state = {key: value.copy() for key, value in self._state.items()}
+        state["params"] = self._predicting_state()["params"]  # with any edits
         for key in ("params", "moments"):
             state[key] = state[key].astype(X.dtype, copy=False)
         self._set_frozen(state)
@@ -239,7 +240,8 @@ class BaseMLP(TrainedEstimator):
 
     def _raw_outputs(self, X):
         """Raw outputs of the network (before the loss's link), float64."""
-        return forward(self._check_input(X), self._state).astype(np.float64, copy=False)
+        return forward(self._check_input(X), self._predicting_state()).astype(
+            np.float64, copy=False)
 
     @property
     def _n_features_out(self):
@@ -249,7 +251,19 @@ class BaseMLP(TrainedEstimator):
 
     def _hidden_output(self, X, layer):
         X = self._check_input(X)
-        return forward(X, self._state, 0, layer)
+        return forward(X, self._predicting_state(), 0, layer)
+
+    def _predicting_state(self):
+        """The network as ``coefs_`` and ``intercepts_`` hold it now: edits to them
+        (as users of scikit-learn's MLP make) take effect."""
+        state = self._state
+        params = np.empty_like(state["params"])
+        for layer, (W, b) in enumerate(zip(self.coefs_, self.intercepts_)):
+            target_W, target_b = layer_views({"params": params, "layout": state["layout"]},
+                                             layer)
+            target_W[...] = W
+            target_b[...] = b
+        return {"params": params, "layout": state["layout"]}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -11,7 +11,6 @@ from sklearn.utils.validation import column_or_1d
 
 from .._targets import CLASSIFICATION_LOSSES, ClassifierTargets
 from ._base import BaseMLP
-from ._problem import forward
 
 _SOFTMAX_LOSSES = ("log_loss", "focal")
 
@@ -370,8 +369,8 @@ default="constant"
 def _last_hidden(estimator, X):
     """The last hidden layer's activations of a fitted network: the features its
     output layer reads (the input itself when there is no hidden layer)."""
-    X = estimator._check_input(X)
     n_layers = estimator._state["layout"].shape[0]
     if n_layers == 1:
+        X = estimator._check_input(X)
         return X.toarray() if hasattr(X, "toarray") else X
-    return forward(X, estimator._state, 0, n_layers - 2)
+    return estimator._hidden_output(X, n_layers - 2)

@@ -845,3 +845,20 @@ def test_the_linear_models_optimal_schedule_is_refused():
     X, y = make_classification(60, 4, random_state=0)
     with pytest.raises(ValueError, match="learning_rate"):
         MLPClassifier((3,), learning_rate="optimal").fit(X, y)
+
+
+def test_edits_to_coefs_take_effect():
+    """scikit-learn's MLP users edit coefs_ / intercepts_ (pruning, surgery): the
+    edited network predicts, and training continues from it."""
+    X, y = make_classification(120, 5, random_state=0)
+    model = MLPClassifier((4,), max_iter=20, random_state=0).fit(X, y)
+    model.coefs_[1][:] = 0.0
+    model.intercepts_[1][:] = -3.0  # two classes: one logistic output
+    assert np.all(model.predict(X) == model.classes_[0])
+    np.testing.assert_allclose(model.predict_proba(X)[:, 0], 1.0 / (1.0 + np.exp(-3.0)))
+    assert model.transform(X).shape == (120, 4)
+    model.coefs_[0][:] = 0.0  # hidden units all see 0: relu(b)
+    np.testing.assert_allclose(model.transform(X),
+                               np.maximum(model.intercepts_[0], 0.0)[None].repeat(120, 0))
+    model.set_params(warm_start=True, max_iter=1, eta0=1e-12, tol=None).fit(X, y)
+    np.testing.assert_allclose(model.coefs_[0], 0.0, atol=1e-9)
