@@ -25,7 +25,7 @@ CSR = namedtuple("CSR", ["data", "indices", "indptr", "n_cols"])
 
 # Overloads compile as functions of their own, without the caller's flags: they need
 # the core's fast-math settings to vectorise the row reductions. The two used per row
-# are inlined into the kernels (see the warning filter in _jit): 10-20% faster epochs.
+# are inlined into the kernels (see _jit.quiet_inlining): 10-20% faster epochs.
 _JIT_OPTIONS = {"fastmath": set(FASTMATH), "nogil": True, "error_model": "numpy"}
 
 # Bytes per cache line: the stride of the software prefetch over a row.

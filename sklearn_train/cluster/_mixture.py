@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._core import mixture
+from .._core._jit import quiet_inlining
 from ._base import BaseCluster
 from ._problem import MixtureProblem, mixture_parts, nearest, new_mixture_state
 from ._problem import seed_plusplus, weighted_log_prob
@@ -392,9 +393,10 @@ feature_names_in_
         state = new_mixture_state(k, X.shape[1], self._code)
         self._pooled_start(state, X, centers)
         params, stats = mixture_parts(state)
-        mixture.statistics(np.ascontiguousarray(X), sample_weight, resp, self._code,
-                           stats)
-        mixture.m_step(stats, params, self._code, float(self.reg_covar))
+        with quiet_inlining():
+            mixture.statistics(np.ascontiguousarray(X), sample_weight, resp, self._code,
+                               stats)
+            mixture.m_step(stats, params, self._code, float(self.reg_covar))
         log_density = logsumexp(weighted_log_prob(X, state, self._code), axis=1)
         return state, float(np.average(log_density, weights=sample_weight))
 

@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.utils.extmath import row_norms
 
 from .._core import cluster, mixture
+from .._core._jit import quiet_inlining
 from .._core.data import as_kernel_matrix
 from .._training import DivergenceError, StateProblem
 
@@ -39,17 +40,19 @@ def nearest(X, centers, sample_weight=None, update=False, x_squared=None):
     weights = np.ones(n) if sample_weight is None else sample_weight
     labels = np.empty(n, dtype=np.int64)
     distances = np.empty(n)
-    inertia = cluster.full_pass(X, weights, x_squared, centers, labels, distances,
-                                update)
+    with quiet_inlining():
+        inertia = cluster.full_pass(X, weights, x_squared, centers, labels, distances,
+                                    update)
     return labels, distances, float(inertia)
 
 
 def seed_plusplus(X, sample_weight, n_trials, seed, n_clusters):
     """k-means++ centres drawn from the rows of ``X`` (see ``kmeans_plusplus``)."""
     centers = np.empty((n_clusters, X.shape[1]), dtype=X.dtype)
-    cluster.kmeans_plusplus(as_kernel_matrix(X), squared_norms(X),
-                            np.ascontiguousarray(sample_weight), n_trials,
-                            np.uint64(seed), centers)
+    with quiet_inlining():
+        cluster.kmeans_plusplus(as_kernel_matrix(X), squared_norms(X),
+                                np.ascontiguousarray(sample_weight), n_trials,
+                                np.uint64(seed), centers)
     return centers
 
 
@@ -87,9 +90,10 @@ class KMeansProblem(StateProblem):
         s = self.state
         # a fresh stream of draws (reassignment) every epoch
         self.ints[cluster.I_SEED] = (self.seed * 1_000_003 + self.steps_done()) % 2**62
-        inertia, weight, moved = cluster.kmeans_epoch(
-            self.X, self.sample_weight, self.x_squared, order, s["centers"],
-            s["counts"], self.ints, self.floats)
+        with quiet_inlining():
+            inertia, weight, moved = cluster.kmeans_epoch(
+                self.X, self.sample_weight, self.x_squared, order, s["centers"],
+                s["counts"], self.ints, self.floats)
         s["counters"][0] += self.n_steps(order.shape[0])
         self.reassigned += int(moved)
         if not (np.isfinite(inertia) and np.isfinite(s["centers"]).all()):
@@ -132,7 +136,8 @@ def weighted_log_prob(X, state, code):
     params, _ = mixture_parts(state)
     out = np.empty((X.shape[0], params[0].shape[0]))
     if X.shape[0]:
-        mixture.weighted_log_prob(np.ascontiguousarray(X), params, code, out)
+        with quiet_inlining():
+            mixture.weighted_log_prob(np.ascontiguousarray(X), params, code, out)
     return out
 
 
@@ -160,9 +165,10 @@ class MixtureProblem(StateProblem):
 
     def run_epoch(self, order, rates):
         params, stats = mixture_parts(self.state)
-        loss, weight, status = mixture.gmm_epoch(
-            self.X, self.sample_weight, order, rates, params, stats,
-            self.state["counters"], self.ints, self.floats)
+        with quiet_inlining():
+            loss, weight, status = mixture.gmm_epoch(
+                self.X, self.sample_weight, order, rates, params, stats,
+                self.state["counters"], self.ints, self.floats)
         if status != mixture.OK or not all(np.isfinite(p).all() for p in params):
             raise DivergenceError("the log-likelihood or the parameters became "
                                   "infinite or NaN.")

@@ -9,6 +9,7 @@ data and exposes the driver's interface around the compiled ``linear_epoch``.
 import numpy as np
 
 from .._core import linear
+from .._core._jit import quiet_inlining
 from .._core.data import as_kernel_matrix
 from .._core.losses import mean_loss
 from .._training import DivergenceError, StateProblem
@@ -91,10 +92,11 @@ class LinearProblem(StateProblem):
             order = self.rows[order]
         s = self.state
         packed = (s["params"], s["moments"], s["l1_applied"], s["average_sum"], s["counters"])
-        loss_sum, weight_sum, status = linear.linear_epoch(
-            self.X, self.Y, self.sample_weight, order, rates, packed, self.ints,
-            self.floats,
-        )
+        with quiet_inlining():
+            loss_sum, weight_sum, status = linear.linear_epoch(
+                self.X, self.Y, self.sample_weight, order, rates, packed, self.ints,
+                self.floats,
+            )
         if status != linear.OK:
             raise DivergenceError("the training loss became infinite or NaN.")
         if not np.isfinite(s["params"]).all():

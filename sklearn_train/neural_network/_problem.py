@@ -9,6 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._core import mlp
+from .._core._jit import quiet_inlining
 from .._core.data import as_kernel_matrix
 from .._core.losses import mean_loss
 from .._training import DivergenceError, StateProblem
@@ -65,7 +66,8 @@ def forward(X, state, first=0, last=None):
     if X.shape[0] == 0:
         return out
     X = as_kernel_matrix(X.astype(params.dtype, copy=False))
-    mlp.mlp_forward(X, params, layout, first, last, out)
+    with quiet_inlining():
+        mlp.mlp_forward(X, params, layout, first, last, out)
     return out
 
 
@@ -99,11 +101,12 @@ class MLPProblem(StateProblem):
         if self.rows is not None:
             order = self.rows[order]
         s = self.state
-        loss_sum, weight_sum, status = mlp.mlp_epoch(
-            self.X, self.Y, self.sample_weight, order, rates,
-            (s["params"], s["moments"], s["counters"]), s["layout"], self.ints,
-            self.floats,
-        )
+        with quiet_inlining():
+            loss_sum, weight_sum, status = mlp.mlp_epoch(
+                self.X, self.Y, self.sample_weight, order, rates,
+                (s["params"], s["moments"], s["counters"]), s["layout"], self.ints,
+                self.floats,
+            )
         if status != mlp.OK:
             raise DivergenceError("the training loss became infinite or NaN.")
         if not np.isfinite(s["params"]).all():

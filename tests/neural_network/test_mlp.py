@@ -39,6 +39,7 @@ from sklearn_train import (
     MLPRegressor,
 )
 from sklearn_train._core import losses, mlp, optimizers
+from sklearn_train._core._jit import quiet_inlining
 from sklearn_train.callbacks import LambdaCallback
 from sklearn_train.neural_network._base import ACTIVATIONS
 from sklearn_train.neural_network._problem import build_layout
@@ -110,9 +111,10 @@ def run_epoch(X, Y, sw, params, layout, code, param, l2=0.0, rate=1.0, reconstru
     floats[mlp.F_NOISE] = noise
     after = params.copy()
     state = (after, np.zeros((2, params.size)), np.zeros(mlp.N_COUNTERS))
-    loss_sum, weight_sum, status = mlp.mlp_epoch(X, Y, sw, np.arange(n),
-                                                 np.array([rate]), state, layout,
-                                                 ints, floats)
+    with quiet_inlining():
+        loss_sum, weight_sum, status = mlp.mlp_epoch(X, Y, sw, np.arange(n),
+                                                     np.array([rate]), state, layout,
+                                                     ints, floats)
     assert status == mlp.OK
     return after, loss_sum / weight_sum
 
@@ -127,7 +129,8 @@ def kernel_step(X, Y, sw, params, layout, code, param, l2=0.0, reconstruct=False
 
 def raw_outputs(X, params, layout):
     out = np.empty((X.shape[0], layout[-1, mlp.L_OUT]))
-    mlp.mlp_forward(X, params, layout, 0, layout.shape[0] - 1, out)
+    with quiet_inlining():
+        mlp.mlp_forward(X, params, layout, 0, layout.shape[0] - 1, out)
     return out
 
 
