@@ -358,7 +358,9 @@ def _call(callbacks, hook, run):
     for callback in callbacks:
         function = getattr(callback, hook)
         if function is not None:
-            answer = bool(function(run)) or answer
+            result = function(run)
+            # only True stops: a hook (say a lambda) may return anything else
+            answer = (isinstance(result, (bool, np.bool_)) and bool(result)) or answer
     return answer
 
 

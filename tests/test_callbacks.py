@@ -982,3 +982,15 @@ def test_best_epoch_stays_on_the_validation_loss_when_later_rows_lack_it():
     assert mark_best(history, None) == 2
     assert [row["best"] for row in history] == [False, True, False, False]
     assert mark_best([dict(row) for row in history[3:]], None) == 4
+
+
+def test_only_true_from_a_hook_stops_training():
+    """A hook may return anything (a lambda's value): only True stops."""
+    X, y = make_classification(100, 4, random_state=0)
+    seen = {}
+    keep_going = LambdaCallback(on_epoch_end=lambda run: seen.setdefault(
+        run.epoch, np.arange(3)))
+    model = LinearClassifier(max_iter=4, tol=None, callbacks=[keep_going]).fit(X, y)
+    assert model.n_iter_ == 4
+    stop = LambdaCallback(on_epoch_end=lambda run: np.bool_(run.epoch == 2))
+    assert LinearClassifier(max_iter=4, tol=None, callbacks=[stop]).fit(X, y).n_iter_ == 2

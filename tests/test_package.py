@@ -2,6 +2,7 @@
 the public names are exported, and the compiled shuffle is a uniform permutation."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -75,3 +76,19 @@ def test_permutation_is_a_uniform_shuffle():
     # different seeds give different orders; the same seed the same order
     assert not np.array_equal(permutation(1000, 1), permutation(1000, 2))
     np.testing.assert_array_equal(permutation(1000, 7), permutation(1000, 7))
+
+
+def test_kernels_compile_under_warnings_as_errors(tmp_path):
+    """Numba's inliner warns while the CSR kernels compile; a user running with
+    ``-W error`` must not see it (a fresh cache directory forces the compile)."""
+    script = (
+        "import numpy as np, scipy.sparse as sp\n"
+        "from sklearn_train import LinearClassifier\n"
+        "X = sp.random(40, 5, density=0.5, format='csr', random_state=0)\n"
+        "y = np.arange(40) % 2\n"
+        "LinearClassifier(max_iter=1, tol=None).fit(X, y)\n"
+    )
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    result = subprocess.run([sys.executable, "-W", "error", "-c", script], env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]

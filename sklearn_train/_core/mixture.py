@@ -18,6 +18,11 @@ float32. Covariance-shaped arrays are flat, ``n_components`` blocks of ``d * d``
 (full), ``d`` (diagonal) or 1 (spherical) values, so one compiled variant serves
 every covariance type.
 
+Rows enter every kernel minus an ``origin`` (the mean of the rows the model was
+initialised on), and means are stored relative to it: ``E[xx] - mu mu^T`` cancels
+catastrophically for data far from 0 (an offset of 1e7 on unit-variance data left
+covariances indefinite).
+
 Every covariance gets ``reg_covar`` added to its diagonal, and the Cholesky
 factorisation raises any pivot below ``reg_covar`` to it: covariances stay positive
 definite with eigenvalues of at least about ``reg_covar``.
@@ -243,7 +248,10 @@ def m_step(stats, params, code, reg_covar):
                 for j in range(d):
                     C[i, j] = s_xx[c * size + i * d + j] * inv_n - means[c, i] * means[c, j]
                 C[i, i] += reg_covar
-            floored += _cholesky(C, reg_covar, L)
+            raised = _cholesky(C, reg_covar, L)
+            if raised > 0:  # the covariance the factor stands for: L L^T
+                np.dot(L, L.T, C)
+            floored += raised
             P = chol[c * size:(c + 1) * size].reshape(d, d)
             log_det[c] = _inverse_transpose(L, P)
         elif code == DIAG:
@@ -309,12 +317,26 @@ def _inverse_transpose(L, P):
 
 
 @kernel
-def gmm_epoch(X, sample_weight, order, rates, params, stats, counters, ints, floats):
+def _centred_rows(X, origin, order, start, stop, buffer):
+    """Rows ``order[start:stop]`` minus ``origin``, as float64 (see gather_rows)."""
+    rows = gather_rows(X, order, start, stop, buffer)
+    for r in range(rows.shape[0]):
+        row = rows[r]
+        for j in range(row.shape[0]):
+            row[j] -= origin[j]
+    return rows
+
+
+@kernel
+def gmm_epoch(X, origin, sample_weight, order, rates, params, stats, counters, ints,
+              floats):
     """One epoch of stepwise EM over the rows ``order`` of ``X``.
 
     Parameters
     ----------
     X : 2-D array (float32 or float64)
+    origin : ndarray of shape (n_features,)
+        Subtracted from every row (the means are relative to it).
     sample_weight : ndarray of shape (n_samples,)
     order : ndarray of int64
     rates : ndarray of float64
@@ -357,7 +379,7 @@ def gmm_epoch(X, sample_weight, order, rates, params, stats, counters, ints, flo
     for start in range(0, n_rows, batch_size):
         stop = min(start + batch_size, n_rows)
         nb = stop - start
-        rows = gather_rows(X, order, start, stop, buffer)
+        rows = _centred_rows(X, origin, order, start, stop, buffer)
         block = log_prob[:nb * k].reshape(nb, k)
         log_prob_block(rows, params, code, block, scratch)
         log_norm = _normalise(block, nb)
@@ -387,8 +409,8 @@ def gmm_epoch(X, sample_weight, order, rates, params, stats, counters, ints, flo
 
 
 @kernel
-def weighted_log_prob(X, params, code, out):
-    """``out[i, c] = log weight_c + log N(X[i] | c)`` for every row of ``X``."""
+def weighted_log_prob(X, origin, params, code, out):
+    """``out[i, c] = log weight_c + log N(X[i] - origin | c)`` for every row of ``X``."""
     n = out.shape[0]
     k, d = params[1].shape
     order = np.arange(n)
@@ -396,20 +418,20 @@ def weighted_log_prob(X, params, code, out):
     scratch = np.empty(_scratch_size(_BLOCK, k, d))
     for start in range(0, n, _BLOCK):
         stop = min(start + _BLOCK, n)
-        rows = gather_rows(X, order, start, stop, buffer)
+        rows = _centred_rows(X, origin, order, start, stop, buffer)
         log_prob_block(rows, params, code, out[start:stop], scratch)
 
 
 @kernel
-def statistics(X, sample_weight, resp, code, stats):
-    """Statistics of all rows of ``X`` under fixed responsibilities ``resp``
-    (initialisation from a hard assignment)."""
+def statistics(X, origin, sample_weight, resp, code, stats):
+    """Statistics of all rows of ``X`` (minus ``origin``) under fixed
+    responsibilities ``resp`` (initialisation from a hard assignment)."""
     n = X.shape[0]
     d = X.shape[1]
     rows = np.empty((n, d))
     for i in range(n):
         for j in range(d):
-            rows[i, j] = X[i, j]
+            rows[i, j] = X[i, j] - origin[j]
     scratch = np.empty(2 * n * d)
     outer = np.empty((d, d) if code == FULL else (0, 0))
     return _batch_statistics(rows, resp, sample_weight, code, stats, scratch, outer)

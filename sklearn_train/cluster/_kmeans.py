@@ -257,9 +257,10 @@ default="k-means++"
                              dtype=[np.float64, np.float32], order="C")
 
     def _centers_like(self, X):
-        """A copy of the centres in X's dtype (the distance kernel works in one
-        precision, and writes to its centres when it updates them)."""
-        return np.array(self._state["centers"], dtype=X.dtype, order="C")
+        """A copy of ``cluster_centers_`` (edits to it take effect) in X's dtype (the
+        distance kernel works in one precision, and writes to its centres when it
+        updates them)."""
+        return np.array(self.cluster_centers_, dtype=X.dtype, order="C")
 
     # -- hooks of TrainedEstimator -------------------------------------------------------
 
@@ -286,8 +287,11 @@ default="k-means++"
         if n_init == "auto":
             n_init = 1 if self.init == "k-means++" else 3
         best, best_inertia = None, np.inf
+        # seed from rows that count: a sample of zero-weight rows seeds nothing
+        candidates = np.flatnonzero(sample_weight > 0)
+        size = min(size, candidates.shape[0])
         for _ in range(n_init):
-            rows = np.sort(rng.choice(X.shape[0], size, replace=False))
+            rows = np.sort(rng.choice(candidates, size, replace=False))
             centers = self._seed_centers(X, sample_weight, rows, rng)
             inertia = nearest(X[rows], centers, sample_weight[rows])[2]
             if inertia < best_inertia or best is None:
@@ -310,7 +314,14 @@ default="k-means++"
                              rng.randint(np.iinfo(np.int32).max), k)
 
     def _continue_state(self, X, n_outputs, init):
-        return {key: value.copy() for key, value in self._state.items()}
+        if self._state["centers"].shape[0] != self.n_clusters:
+            raise ValueError(
+                f"n_clusters changed from {self._state['centers'].shape[0]} to "
+                f"{self.n_clusters}: partial_fit continues the fitted model. Fit a new "
+                "model instead.")
+        state = {key: value.copy() for key, value in self._state.items()}
+        state["centers"][...] = self.cluster_centers_  # with any edits
+        return state
 
     def _state_dtype(self):
         return self._state["centers"].dtype

@@ -295,7 +295,7 @@ feature_names_in_
         d = self.means_.shape[1]
         parts = []
         for c, (mean, count) in enumerate(zip(self.means_, counts)):
-            if self.covariance_type == "full":
+            if self._fitted_type == "full":
                 factor = np.linalg.cholesky(self.covariances_[c])
                 parts.append(mean + rng.standard_normal((count, d)) @ factor.T)
             else:
@@ -344,7 +344,27 @@ feature_names_in_
     def _weighted_log_prob(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32], order="C")
-        return weighted_log_prob(X, self._state, self._fitted_code())
+        return weighted_log_prob(X, self._predicting_state(), self._fitted_code())
+
+    def _predicting_state(self):
+        """The mixture as ``weights_``, ``means_`` and ``precisions_cholesky_`` hold it
+        now (scikit-learn's parameters of prediction): edits to them take effect."""
+        k, d = self.means_.shape
+        chol = np.asarray(self.precisions_cholesky_, dtype=np.float64)
+        if self._fitted_type == "full":
+            log_det = np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+        elif self._fitted_type == "diag":
+            log_det = np.log(chol).sum(axis=1)
+        else:
+            log_det = d * np.log(chol)
+        return {
+            "weights": np.asarray(self.weights_, dtype=np.float64),
+            "means": np.ascontiguousarray(self.means_ - self._origin, dtype=np.float64),
+            "covariances": np.ascontiguousarray(self.covariances_, dtype=np.float64).ravel(),
+            "precisions_cholesky": np.ascontiguousarray(chol.ravel()),
+            "log_det": np.ascontiguousarray(log_det, dtype=np.float64),
+            "origin": self._origin,
+        }
 
     def _n_parameters(self):
         k, d = self.means_.shape
@@ -364,9 +384,13 @@ feature_names_in_
         k = self.n_components
         size = self.init_size or max(10 * self.batch_size, 50 * k)
         size = min(X.shape[0], max(size, k))
+        candidates = np.flatnonzero(sample_weight > 0)  # rows that count
+        if candidates.shape[0] < k:
+            candidates = np.arange(X.shape[0])
+        size = min(size, candidates.shape[0])
         best, best_score = None, -np.inf
         for _ in range(self.n_init):
-            rows = np.sort(rng.choice(X.shape[0], size, replace=False))
+            rows = np.sort(rng.choice(candidates, size, replace=False))
             state, score = self._initialise(X[rows], sample_weight[rows], rng)
             if best is None or score > best_score:
                 best, best_score = state, score
@@ -378,6 +402,9 @@ feature_names_in_
         k = self.n_components
         if np.count_nonzero(sample_weight) < k:
             sample_weight = np.ones_like(sample_weight)  # too few weighted rows to seed
+        # everything from here on is relative to the rows' mean (see _core.mixture)
+        origin = np.average(np.asarray(X, dtype=np.float64), axis=0, weights=sample_weight)
+        raw, X = X, np.ascontiguousarray(X - origin.astype(X.dtype))
         if self.init_params == "random":
             picked = rng.choice(X.shape[0], k, replace=False,
                                 p=sample_weight / sample_weight.sum())
@@ -391,13 +418,14 @@ feature_names_in_
         resp = np.zeros((X.shape[0], k))
         resp[np.arange(X.shape[0]), labels] = 1.0
         state = new_mixture_state(k, X.shape[1], self._code)
+        state["origin"][:] = origin
         self._pooled_start(state, X, centers)
         params, stats = mixture_parts(state)
         with quiet_inlining():
-            mixture.statistics(np.ascontiguousarray(X), sample_weight, resp, self._code,
-                               stats)
+            mixture.statistics(np.ascontiguousarray(raw), origin, sample_weight, resp,
+                               self._code, stats)
             mixture.m_step(stats, params, self._code, float(self.reg_covar))
-        log_density = logsumexp(weighted_log_prob(X, state, self._code), axis=1)
+        log_density = logsumexp(weighted_log_prob(raw, state, self._code), axis=1)
         return state, float(np.average(log_density, weights=sample_weight))
 
     def _pooled_start(self, state, X, centers):
@@ -424,6 +452,11 @@ feature_names_in_
                 f"covariance_type changed from {self._fitted_type!r} to "
                 f"{self.covariance_type!r}: a warm start or partial_fit continues the "
                 "fitted model. Fit a new model instead.")
+        if self.means_.shape[1] != X.shape[1]:
+            raise ValueError(
+                f"X has {X.shape[1]} features; the fitted mixture has "
+                f"{self.means_.shape[1]}. A warm start continues the fitted model: fit "
+                "a new model (warm_start=False) for other features.")
         if self.means_.shape[0] != self.n_components:
             raise ValueError(
                 f"n_components changed from {self.means_.shape[0]} to "
@@ -454,11 +487,12 @@ feature_names_in_
             precisions = chol**2
         return {
             "weights_": state["weights"].copy(),
-            "means_": state["means"].copy(),
+            "means_": state["means"] + state["origin"],
             "covariances_": covariances.copy(),
             "precisions_cholesky_": chol.copy(),
             "precisions_": precisions,
             "_fitted_type": self.covariance_type,
+            "_origin": state["origin"].copy(),
         }
 
     def _finish_fit(self, problem, incremental):

@@ -124,6 +124,7 @@ def new_mixture_state(n_components, n_features, code):
         "log_det": np.zeros(k),
         "stat_n": np.zeros(k), "stat_x": np.zeros((k, d)), "stat_xx": np.zeros(k * size),
         "counters": np.zeros(2),  # steps taken, Cholesky pivots raised to the floor
+        "origin": np.zeros(d),  # rows enter the kernels minus this; means relative to it
     }
 
 
@@ -133,11 +134,12 @@ def mixture_parts(state):
 
 def weighted_log_prob(X, state, code):
     """``log weight_c + log N(x | c)`` of every row and component."""
-    params, _ = mixture_parts(state)
+    params = tuple(state[key] for key in PARAMS)
     out = np.empty((X.shape[0], params[0].shape[0]))
     if X.shape[0]:
         with quiet_inlining():
-            mixture.weighted_log_prob(np.ascontiguousarray(X), params, code, out)
+            mixture.weighted_log_prob(np.ascontiguousarray(X), state["origin"], params,
+                                      code, out)
     return out
 
 
@@ -167,7 +169,8 @@ class MixtureProblem(StateProblem):
         params, stats = mixture_parts(self.state)
         with quiet_inlining():
             loss, weight, status = mixture.gmm_epoch(
-                self.X, self.sample_weight, order, rates, params, stats,
+                self.X, self.state["origin"], self.sample_weight, order, rates, params,
+                stats,
                 self.state["counters"], self.ints, self.floats)
         if status != mixture.OK or not all(np.isfinite(p).all() for p in params):
             raise DivergenceError("the log-likelihood or the parameters became "

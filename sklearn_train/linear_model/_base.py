@@ -44,6 +44,13 @@ class BaseLinear(TrainedEstimator):
 
     # -- the linear model's part of training ------------------------------------------
 
+    def _eta0_param(self):
+        # "auto" is resolved from these: a change of any of them between partial_fit
+        # calls resolves it again
+        if self.eta0 == "auto":
+            return ("auto", self.optimizer, self.momentum, self.fit_intercept)
+        return self.eta0
+
     def _resolve_eta0(self, X, rows):
         """The starting learning rate; for ``eta0="auto"`` one derived from the data.
 

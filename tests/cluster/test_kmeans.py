@@ -717,3 +717,31 @@ def test_kmeans_plusplus_reaches_the_optimum(seed):
     optimum = ExactKMeans(20, n_init=10, random_state=0).fit(X).inertia_
     km = KMeans(20, random_state=seed).fit(X)
     assert km.inertia_ <= optimum * 1.001
+
+
+# -- found in review ------------------------------------------------------------------
+
+
+def test_seeding_uses_the_rows_that_have_weight():
+    """k-means++ seeds from weighted rows even when they are rare."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5000, 3))
+    weights = np.zeros(5000)
+    weights[:8] = 1.0
+    model = KMeans(8, random_state=0).fit(X, sample_weight=weights)
+    assert model.inertia_ == pytest.approx(0.0, abs=1e-12)
+
+
+def test_edits_to_the_centres_take_effect():
+    X, _ = make_blobs(300, 2, centers=2, random_state=0)
+    model = KMeans(2, random_state=0).fit(X)
+    before = model.predict(X)
+    model.cluster_centers_[:] = model.cluster_centers_[::-1].copy()
+    np.testing.assert_array_equal(model.predict(X), 1 - before)
+
+
+def test_changing_n_clusters_between_partial_fit_calls_is_refused():
+    X, _ = make_blobs(300, 2, centers=3, random_state=0)
+    model = KMeans(3, random_state=0).partial_fit(X)
+    with pytest.raises(ValueError, match="n_clusters changed from 3 to 5"):
+        model.set_params(n_clusters=5).partial_fit(X)

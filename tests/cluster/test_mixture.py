@@ -544,3 +544,46 @@ def test_clone_pickle_and_pipeline(fitted):
     assert labels.shape == (len(X),) and set(labels) == {0, 1}
     scaled = StandardScaler().fit_transform(X)
     np.testing.assert_array_equal(labels, pipe[-1].predict(scaled))
+
+
+# -- found in review ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_a_large_offset_changes_nothing(covariance_type):
+    """Statistics are taken relative to the data's mean: E[xx] - mu mu^T from raw
+    moments left covariances indefinite at an offset of 3e7."""
+    X, _ = make_blobs(2000, 2, centers=2, cluster_std=[1.0, 0.5], random_state=0)
+    scores = []
+    for offset in (0.0, 1e8):
+        model = GaussianMixture(2, covariance_type=covariance_type, random_state=0)
+        model.fit(X + offset)
+        assert_positive_definite(model)
+        scores.append(model.score(X + offset))
+        model.sample(5)
+    np.testing.assert_allclose(scores[1], scores[0], rtol=1e-6)
+
+
+def test_a_warm_start_on_other_features_is_refused():
+    X, _ = make_blobs(300, 3, centers=2, random_state=0)
+    model = GaussianMixture(2, covariance_type="diag", warm_start=True, random_state=0)
+    model.fit(X)
+    with pytest.raises(ValueError, match="2 features; the fitted mixture has 3"):
+        model.fit(X[:, :2])
+
+
+def test_edits_to_the_parameters_take_effect():
+    X, _ = make_blobs(300, 2, centers=2, random_state=0)
+    model = GaussianMixture(2, random_state=0).fit(X)
+    before = model.predict(X)
+    model.means_[:] = model.means_[::-1].copy()
+    model.precisions_cholesky_[:] = model.precisions_cholesky_[::-1].copy()
+    model.weights_[:] = model.weights_[::-1].copy()
+    np.testing.assert_array_equal(model.predict(X), 1 - before)
+
+
+def test_sample_follows_the_fitted_covariance_type():
+    X, _ = make_blobs(300, 2, centers=2, random_state=0)
+    model = GaussianMixture(2, covariance_type="diag", random_state=0).fit(X)
+    model.set_params(covariance_type="full")
+    assert model.sample(4)[0].shape == (4, 2)

@@ -168,3 +168,17 @@ def test_set_params_between_partial_fit_calls_takes_effect():
     weighted.partial_fit(X, y, classes=np.unique(y))
     weighted.set_params(class_weight={0: 1.0, 1: 5.0, 2: 1.0}).partial_fit(X, y)
     np.testing.assert_array_equal(weighted._class_weights, [1.0, 5.0, 1.0])
+
+
+def test_auto_eta0_is_resolved_again_when_the_optimizer_changes():
+    """eta0="auto" depends on the optimizer: a switch between partial_fit calls gets
+    the new optimizer's rate (SGD's was kept: 10x too large for momentum)."""
+    X, y = three_classes()
+    model = LinearClassifier(eta0="auto", optimizer="sgd", learning_rate="constant",
+                             random_state=0)
+    model.partial_fit(X, y, classes=np.unique(y))
+    sgd_rate = model.history_[-1]["learning_rate"]
+    model.partial_fit(X, y)
+    assert model.history_[-1]["learning_rate"] == sgd_rate  # unchanged: kept
+    model.set_params(optimizer="momentum", momentum=0.9).partial_fit(X, y)
+    assert model.history_[-1]["learning_rate"] == pytest.approx(0.1 * sgd_rate)
