@@ -12,7 +12,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseCluster
-from ._problem import KMeansProblem, nearest, new_state, seed_plusplus
+from ._problem import KMeansProblem, centred, data_origin, nearest, new_state
+from ._problem import seed_plusplus
 
 
 _TRIALS_PER_LOG = 3
@@ -206,7 +207,7 @@ default="k-means++"
         labels : ndarray of shape (n_samples,)
         """
         X = self._check_input(X)
-        return nearest(X, self._centers_like(X))[0]
+        return nearest(*self._relative(X))[0]
 
     def transform(self, X):
         """Euclidean distance of each row to every centre.
@@ -220,7 +221,7 @@ default="k-means++"
         distances : ndarray of shape (n_samples, n_clusters)
         """
         X = self._check_input(X)
-        return euclidean_distances(X, self._centers_like(X))
+        return euclidean_distances(*self._relative(X))
 
     def score(self, X, y=None, sample_weight=None):
         """Minus the weighted inertia of ``X`` (higher is better).
@@ -243,7 +244,7 @@ default="k-means++"
             if weights.shape != (X.shape[0],):
                 raise ValueError(f"sample_weight has shape {weights.shape}; expected "
                                  f"({X.shape[0]},).")
-        return -nearest(X, self._centers_like(X), weights)[2]
+        return -nearest(*self._relative(X), weights)[2]
 
     @property
     def _n_features_out(self):
@@ -256,11 +257,13 @@ default="k-means++"
         return validate_data(self, X, reset=False, accept_sparse="csr",
                              dtype=[np.float64, np.float32], order="C")
 
-    def _centers_like(self, X):
-        """A copy of ``cluster_centers_`` (edits to it take effect) in X's dtype (the
-        distance kernel works in one precision, and writes to its centres when it
-        updates them)."""
-        return np.array(self.cluster_centers_, dtype=X.dtype, order="C")
+    def _relative(self, X):
+        """``X`` and a copy of ``cluster_centers_`` (edits to it take effect), both
+        relative to the model's origin and in X's dtype (the distance kernel works in
+        one precision, and writes to its centres when it updates them)."""
+        origin = self._state["origin"]
+        centers = np.array(self.cluster_centers_ - origin, dtype=X.dtype, order="C")
+        return centred(X, origin), centers
 
     # -- hooks of TrainedEstimator -------------------------------------------------------
 
@@ -268,6 +271,7 @@ default="k-means++"
         self._check_weights(sample_weight)
         rng = np.random.RandomState(self._seed)
         self._check_enough_rows(X, self.n_clusters, "n_clusters")
+        origin = data_origin(X, sample_weight)
         if not isinstance(self.init, str):
             centers = np.array(self.init, dtype=X.dtype, order="C", copy=True)
             if centers.shape != (self.n_clusters, X.shape[1]):
@@ -276,41 +280,39 @@ default="k-means++"
                     f"= ({self.n_clusters}, {X.shape[1]}).")
             if not np.isfinite(centers).all():
                 raise ValueError("init contains NaN or infinity.")
-            return new_state(centers)
+            return new_state(centers - origin.astype(X.dtype), origin)
         n_positive = int(np.count_nonzero(sample_weight))
         if n_positive < self.n_clusters:
             raise ValueError(f"Only {n_positive} rows have a positive sample_weight; "
                              f"n_clusters={self.n_clusters} needs at least as many.")
         size = self.init_size or max(3 * self.batch_size, 3 * self.n_clusters)
-        size = min(X.shape[0], max(size, self.n_clusters))
         n_init = self.n_init
         if n_init == "auto":
             n_init = 1 if self.init == "k-means++" else 3
         best, best_inertia = None, np.inf
         # seed from rows that count: a sample of zero-weight rows seeds nothing
         candidates = np.flatnonzero(sample_weight > 0)
-        size = min(size, candidates.shape[0])
+        size = min(max(size, self.n_clusters), candidates.shape[0])
         for _ in range(n_init):
             rows = np.sort(rng.choice(candidates, size, replace=False))
-            centers = self._seed_centers(X, sample_weight, rows, rng)
-            inertia = nearest(X[rows], centers, sample_weight[rows])[2]
+            sample, weights = centred(X[rows], origin), sample_weight[rows]
+            centers = self._seed_centers(sample, weights, rng)
+            inertia = nearest(sample, centers, weights)[2]
             if inertia < best_inertia or best is None:
                 best, best_inertia = centers, inertia
-        return new_state(best)
+        return new_state(best, origin)
 
-    def _seed_centers(self, X, sample_weight, rows, rng):
+    def _seed_centers(self, X, sample_weight, rng):
+        """Starting centres drawn from the (seeding) rows ``X``, all with weight."""
         k = self.n_clusters
         if self.init == "random":
-            weights = sample_weight[rows]
-            if np.count_nonzero(weights) < k:  # the subsample is short of weighted rows
-                rows = np.flatnonzero(sample_weight)
-                weights = sample_weight[rows]
-            picked = rng.choice(rows, k, replace=False, p=weights / weights.sum())
+            picked = rng.choice(X.shape[0], k, replace=False,
+                                p=sample_weight / sample_weight.sum())
             dense = X[np.sort(picked)]
             dense = dense.toarray() if hasattr(dense, "toarray") else dense
             return np.ascontiguousarray(dense, dtype=X.dtype)
         n_trials = 2 + int(_TRIALS_PER_LOG * math.log(k))
-        return seed_plusplus(X[rows], sample_weight[rows], n_trials,
+        return seed_plusplus(X, sample_weight, n_trials,
                              rng.randint(np.iinfo(np.int32).max), k)
 
     def _continue_state(self, X, n_outputs, init):
@@ -320,18 +322,19 @@ default="k-means++"
                 f"{self.n_clusters}: partial_fit continues the fitted model. Fit a new "
                 "model instead.")
         state = {key: value.copy() for key, value in self._state.items()}
-        state["centers"][...] = self.cluster_centers_  # with any edits
+        state["centers"][...] = self.cluster_centers_ - state["origin"]  # with any edits
         return state
 
     def _state_dtype(self):
         return self._state["centers"].dtype
 
     def _make_problem(self, X, Y, sample_weight, rows, state, validation):
-        return KMeansProblem(X, sample_weight, state, self.batch_size,
-                             self.reassignment_ratio, self._seed)
+        return KMeansProblem(centred(X, state["origin"]), sample_weight, state,
+                             self.batch_size, self.reassignment_ratio, self._seed)
 
     def _fitted_attributes(self, state, n_outputs):
-        return {"cluster_centers_": state["centers"].copy()}
+        centers = state["centers"]
+        return {"cluster_centers_": (centers + state["origin"]).astype(centers.dtype)}
 
     def _finish_fit(self, problem, incremental):
         if incremental:

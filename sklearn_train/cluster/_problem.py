@@ -8,6 +8,7 @@ parameters (``PARAMS``, float64), the running sufficient statistics of stepwise 
 """
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.extmath import row_norms
 
 from .._core import cluster, mixture
@@ -16,12 +17,34 @@ from .._core.data import as_kernel_matrix
 from .._training import DivergenceError, StateProblem
 
 
-def new_state(centers):
+def new_state(centers, origin):
+    """A k-means state; ``centers`` are relative to ``origin`` (see ``centred``)."""
     return {
         "centers": np.ascontiguousarray(centers),
         "counts": np.zeros(centers.shape[0]),
         "counters": np.zeros(1),
+        "origin": np.asarray(origin, dtype=np.float64),
     }
+
+
+def data_origin(X, sample_weight):
+    """The point k-means works relative to: the weighted mean of dense rows (CSR
+    rows, sparse by nature, stay as they are)."""
+    if sp.issparse(X):
+        return np.zeros(X.shape[1])
+    return np.average(X, axis=0, weights=sample_weight).astype(np.float64)
+
+
+def centred(X, origin):
+    """``X - origin`` (a copy in X's dtype), or X itself when the origin is 0.
+
+    Distances are expanded as ``|x|^2 - 2 x.c + |c|^2``, which cancels for data far
+    from 0 (in float32 already at an offset of about 1e3); scikit-learn's KMeans
+    centres a copy of X for the same reason.
+    """
+    if sp.issparse(X) or not np.any(origin):
+        return X
+    return np.ascontiguousarray(X - origin.astype(X.dtype))
 
 
 def squared_norms(X):

@@ -745,3 +745,18 @@ def test_changing_n_clusters_between_partial_fit_calls_is_refused():
     model = KMeans(3, random_state=0).partial_fit(X)
     with pytest.raises(ValueError, match="n_clusters changed from 3 to 5"):
         model.set_params(n_clusters=5).partial_fit(X)
+
+
+@pytest.mark.parametrize("dtype, offset", [(np.float64, 1e8), (np.float32, 1e4)])
+def test_a_large_offset_changes_nothing(dtype, offset):
+    """k-means works relative to the data's mean: expanded distances cancel far from
+    0 (in float32 already at an offset of about 1e3)."""
+    X, y = make_blobs(2000, 3, centers=3, cluster_std=0.5, random_state=0)
+    plain = KMeans(3, random_state=0).fit(X.astype(dtype))
+    shifted = KMeans(3, random_state=0).fit((X + offset).astype(dtype))
+    assert adjusted_rand_score(y, shifted.labels_) > 0.99
+    np.testing.assert_array_equal(shifted.predict((X + offset).astype(dtype)),
+                                  shifted.labels_)
+    np.testing.assert_allclose(shifted.inertia_, plain.inertia_, rtol=1e-3)
+    np.testing.assert_allclose(shifted.cluster_centers_ - offset,
+                               plain.cluster_centers_, atol=1e-2)
