@@ -28,11 +28,17 @@ def new_state(centers, origin):
 
 
 def data_origin(X, sample_weight):
-    """The point k-means works relative to: the weighted mean of dense rows (CSR
-    rows, sparse by nature, stay as they are)."""
+    """The point k-means works relative to: the weighted mean of dense rows when it
+    lies farther from 0 than the rows spread around it (digits would be lost), else
+    0 (no copy of X). CSR rows, sparse by nature, stay as they are."""
+    origin = np.zeros(X.shape[1])
     if sp.issparse(X):
-        return np.zeros(X.shape[1])
-    return np.average(X, axis=0, weights=sample_weight).astype(np.float64)
+        return origin
+    total = sample_weight.sum()
+    # one BLAS pass in X's dtype (any origin near the mean will do)
+    mean = (sample_weight.astype(X.dtype) @ X).astype(np.float64) / total
+    spread = sample_weight @ squared_norms(X) / total - mean @ mean
+    return mean if mean @ mean > spread else origin
 
 
 def centred(X, origin):
