@@ -29,8 +29,9 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     shrinks as the centre settles. Training stops when the epoch's mean inertia
     has not improved by ``tol`` (relative) for ``n_iter_no_change`` epochs, or after
     ``max_iter`` epochs. ``fit`` then optionally runs ``refine`` full-data Lloyd
-    iterations (each centre to the mean of its rows) and labels every row. ``partial_fit`` runs one epoch over a chunk, so a
-    stream can be clustered chunk by chunk.
+    iterations (each centre to the mean of its rows) and labels every row.
+    ``partial_fit`` runs one epoch over a chunk, so a stream can be clustered chunk by
+    chunk.
 
     Centres that go starved (they received less than ``reassignment_ratio`` times
     the weight of the busiest centre) are moved, at the end of an epoch, to rows of
@@ -38,16 +39,20 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     distance to their centre.
 
     Dense and CSR input, float32 (kept in float32) and float64; CSR rows are never
-    densified.
+    densified. Dense data whose mean lies farther from 0 than its rows spread around
+    it is clustered as a centred copy (distances expanded as ``|x|^2 - 2 x.c +
+    |c|^2`` would otherwise lose their digits).
 
     Parameters
     ----------
     n_clusters : int, default=8
     init : {"k-means++", "random"} or array of shape (n_clusters, n_features), \
 default="k-means++"
-        "k-means++": greedy k-means++ seeding (``2 + log(n_clusters)`` candidates per
-        centre) on ``init_size`` rows drawn at random; "random": ``n_clusters`` rows
-        drawn by weight; an array: those centres.
+        "k-means++": greedy k-means++ seeding (``2 + 3 log(n_clusters)`` candidates
+        per centre; the usual ``2 + log`` fell into local minima in half the seeds of
+        the benchmark) on ``init_size`` rows drawn at random among those with
+        weight; "random": ``n_clusters`` of those rows drawn by weight; an array:
+        those centres.
     n_init : int or "auto", default="auto"
         Seedings tried; the one with the lowest inertia on the seeding rows is kept
         (training runs once). "auto": 1 for "k-means++", 3 for "random".
