@@ -31,8 +31,9 @@ class GaussianMixture(DensityMixin, BaseCluster):
     statistics (each component's weight, weighted sum of rows and of their squares)
     towards the batch's by the step ``eta_t = (t + 1) ** -learning_decay`` (``t``
     counts steps over all calls); the parameters are then those statistics' M-step.
-    This is online EM (stochastic approximation EM): it reaches the same optimum as
-    batch EM without holding the data, so ``partial_fit`` can follow a stream.
+    This is online EM (stochastic approximation EM): like batch EM it converges to a
+    stationary point of the likelihood, without holding the data, so ``partial_fit``
+    can follow a stream.
     ``forgetting_factor < 1`` keeps the step at least ``1 - forgetting_factor``, so
     the model tracks data whose distribution drifts (it remembers about
     ``1 / (1 - forgetting_factor)`` recent batches). Training stops when the mean
