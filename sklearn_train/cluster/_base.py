@@ -38,6 +38,45 @@ class BaseCluster(NoTargets, TrainedEstimator):
     _schedule = "constant"  # the step-size schedule handed to the kernel
     _relative_tol = False  # see Settings.relative_tol
 
+    def fit(self, X, y=None, sample_weight=None):
+        """Initialise (unless warm-starting), train by epochs of mini-batch steps until
+        the stopping rule or ``max_iter``, then finish (see the class docstring).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        return self._fit_common(X, None, sample_weight=sample_weight, classes=None,
+                                incremental=False)
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One epoch of mini-batch steps over ``X``, continuing the model (the first
+        call also initialises it from ``X``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self : object
+        """
+        if not hasattr(self, "_state"):
+            self._validate_params()
+        return self._fit_common(X, None, sample_weight=sample_weight, classes=None,
+                                incremental=True)
+
     def _schedule_power(self):
         return 0.5
 

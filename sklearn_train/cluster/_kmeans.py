@@ -163,43 +163,6 @@ default="k-means++"
         self.verbose = verbose
         self.callbacks = callbacks
 
-    def fit(self, X, y=None, sample_weight=None):
-        """Cluster ``X``: seed, train by mini-batch epochs, refine, label the rows.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : None
-            Ignored.
-        sample_weight : array-like of shape (n_samples,), optional
-
-        Returns
-        -------
-        self : KMeans
-        """
-        self._validate_params()
-        return self._fit_common(X, None, sample_weight=sample_weight, classes=None,
-                                incremental=False)
-
-    def partial_fit(self, X, y=None, sample_weight=None):
-        """One epoch of mini-batch steps over ``X`` (the first call also seeds).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : None
-            Ignored.
-        sample_weight : array-like of shape (n_samples,), optional
-
-        Returns
-        -------
-        self : KMeans
-        """
-        if not hasattr(self, "_state"):
-            self._validate_params()
-        return self._fit_common(X, None, sample_weight=sample_weight, classes=None,
-                                incremental=True)
-
     def predict(self, X):
         """Index of the nearest centre of each row.
 

@@ -167,43 +167,6 @@ feature_names_in_
         self.verbose = verbose
         self.callbacks = callbacks
 
-    def fit(self, X, y=None, sample_weight=None):
-        """Initialise (unless warm-starting) and train by epochs of stepwise EM.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : None
-            Ignored.
-        sample_weight : array-like of shape (n_samples,), optional
-
-        Returns
-        -------
-        self : GaussianMixture
-        """
-        self._validate_params()
-        return self._fit_common(X, None, sample_weight=sample_weight, classes=None,
-                                incremental=False)
-
-    def partial_fit(self, X, y=None, sample_weight=None):
-        """One epoch of stepwise EM over ``X`` (the first call also initialises).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : None
-            Ignored.
-        sample_weight : array-like of shape (n_samples,), optional
-
-        Returns
-        -------
-        self : GaussianMixture
-        """
-        if not hasattr(self, "_state"):
-            self._validate_params()
-        return self._fit_common(X, None, sample_weight=sample_weight, classes=None,
-                                incremental=True)
-
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then the most likely component of each row.
 
