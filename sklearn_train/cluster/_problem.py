@@ -134,10 +134,12 @@ class KMeansProblem(StateProblem):
         return {}
 
     def snapshot(self):
-        return self.state["centers"].copy()
+        # the counts too: restored centres go on at the step sizes they had then
+        return {key: self.state[key].copy() for key in ("centers", "counts")}
 
     def restore(self, snapshot):
-        self.state["centers"][:] = snapshot
+        for key, value in snapshot.items():
+            self.state[key][...] = value
 
 
 PARAMS = ("weights", "means", "covariances", "precisions_cholesky", "log_det")
@@ -210,7 +212,8 @@ class MixtureProblem(StateProblem):
         return {}
 
     def snapshot(self):
-        return {key: self.state[key].copy() for key in PARAMS}
+        # the running statistics too: training goes on from the restored epoch
+        return {key: self.state[key].copy() for key in PARAMS + STATS}
 
     def restore(self, snapshot):
         for key, value in snapshot.items():

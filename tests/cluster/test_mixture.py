@@ -587,3 +587,24 @@ def test_sample_follows_the_fitted_covariance_type():
     model = GaussianMixture(2, covariance_type="diag", random_state=0).fit(X)
     model.set_params(covariance_type="full")
     assert model.sample(4)[0].shape == (4, 2)
+
+
+def test_a_restored_epoch_brings_back_its_running_statistics():
+    """EarlyStopping(restore_best) style restores return the whole model of that
+    epoch, so training goes on from it."""
+    from sklearn_train.callbacks import Callback
+
+    class KeepFirst(Callback):
+        def on_epoch_end(self, run):
+            if run.epoch == 1:
+                self.saved = run.snapshot()
+
+        def on_train_end(self, run):
+            run.restore(self.saved, 1)
+
+    X, _ = make_blobs(600, 2, centers=2, random_state=0)
+    first = GaussianMixture(2, max_iter=1, tol=None, random_state=0).fit(X)
+    model = GaussianMixture(2, max_iter=3, tol=None, random_state=0,
+                            callbacks=[KeepFirst()]).fit(X)
+    for key in ("stat_n", "stat_x", "stat_xx", "means"):
+        np.testing.assert_array_equal(model._state[key], first._state[key])
