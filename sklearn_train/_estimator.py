@@ -77,6 +77,7 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
     # -- hooks for subclasses -------------------------------------------------------
 
     _is_regressor = False
+    _MOMENT_STEPS = None  # index of the family's counter of steps since the moments began
     _multi_output = False  # 2-D targets allowed (regressors, multilabel classifiers)
     _accept_sparse = "csr"
 
@@ -129,7 +130,8 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
         """Start the optimizer over: zero moments, and a bias correction (Adam) that
         counts from the next step."""
         state["moments"][:] = 0.0
-        state["counters"][self._MOMENT_STEPS] = 0.0
+        if self._MOMENT_STEPS is not None:
+            state["counters"][self._MOMENT_STEPS] = 0.0
 
     def _state_dtype(self):
         """The floating-point type the fitted state computes in (None: any input)."""
