@@ -37,7 +37,11 @@ from ._core.schedules import ADAPTIVE_FACTOR, ADAPTIVE_MIN, epoch_rates
 
 class StateProblem:
     """Base of problems whose whole training state is ``self.state``, a dict of
-    arrays: ``save`` and ``load`` copy all of it (the driver's rollback)."""
+    arrays: ``save`` and ``load`` copy all of it (the driver's rollback). A problem
+    trained by mini-batches of ``self.batch_size`` rows gets ``n_steps`` too."""
+
+    def n_steps(self, n_rows):
+        return -(-n_rows // self.batch_size)
 
     def save(self):
         return {key: value.copy() for key, value in self.state.items()}

@@ -104,9 +104,6 @@ class KMeansProblem(StateProblem):
         self.n_samples = X.shape[0]
         self.reassigned = 0
 
-    def n_steps(self, n_rows):
-        return -(-n_rows // self.batch_size)
-
     def steps_done(self):
         return int(self.state["counters"][0])
 
@@ -189,9 +186,6 @@ class MixtureProblem(StateProblem):
         self.ints = np.array([self.batch_size, code], dtype=np.int64)
         self.floats = np.array([reg_covar, 1.0 - forgetting_factor])
         self.n_samples = X.shape[0]
-
-    def n_steps(self, n_rows):
-        return -(-n_rows // self.batch_size)
 
     def steps_done(self):
         return int(self.state["counters"][0])

@@ -78,11 +78,8 @@ class LinearProblem(StateProblem):
         self.floats = floats
         self.validation = validation
         self.n_outputs = int(ints[linear.I_N_OUTPUTS])
+        self.batch_size = int(ints[linear.I_BATCH_SIZE])
         self.n_samples = Y.shape[0] if rows is None else rows.shape[0]
-
-    def n_steps(self, n_rows):
-        batch_size = int(self.ints[linear.I_BATCH_SIZE])
-        return -(-n_rows // batch_size)
 
     def steps_done(self):
         return int(self.state["counters"][linear.C_STEPS])

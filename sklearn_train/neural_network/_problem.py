@@ -91,9 +91,6 @@ class MLPProblem(StateProblem):
         self.batch_size = int(ints[mlp.I_BATCH_SIZE])
         self.n_samples = Y.shape[0] if rows is None else rows.shape[0]
 
-    def n_steps(self, n_rows):
-        return -(-n_rows // self.batch_size)
-
     def steps_done(self):
         return int(self.state["counters"][mlp.C_STEPS])
 
