@@ -23,7 +23,7 @@ except ImportError:  # scikit-learn < 1.9
         return method
 
 
-def _in_use(estimator):
+def callbacks_listen(estimator):
     """Whether any scikit-learn callback can hear this call (set, or propagated)."""
     return HAVE_SKLEARN_CALLBACKS and (
         getattr(estimator, "_skl_callbacks", None) or hasattr(estimator, "_parent_callback_ctx")
@@ -54,11 +54,6 @@ class EpochTasks:
         self.context = estimator._init_callback_context(max_subtasks=n_epochs)
         self.context.call_on_fit_task_begin(estimator=estimator, **self.data)
         self.epoch = None
-
-    @classmethod
-    def start(cls, estimator, *args):
-        """An ``EpochTasks``, or None when no scikit-learn callback is listening."""
-        return cls(estimator, *args) if _in_use(estimator) else None
 
     def begin_epoch(self):
         self.epoch = self.context.subcontext(task_name="epoch")

@@ -1,248 +1,230 @@
-"""The fitting logic every estimator of ours shares: ``TrainedEstimator``.
+"""The training flow every estimator of ours shares: ``TrainedEstimator``.
 
-A model family (linear models, neural networks, ...) subclasses it and says, through a
-few hooks, how targets are encoded, how a training state starts, continues and turns
-into fitted attributes, and which compiled problem trains it. Everything else is here
-and the same for all: parameter validation, data and validation-set handling, warm
-starts and ``partial_fit`` runs, learning-rate bookkeeping, callbacks (ours and
-scikit-learn's), ``scoring``, the driver call, ``history_`` and its best epoch, and
-leaving the estimator unchanged when a call fails.
+A family (linear models, networks, clustering, ...) subclasses it, with the mixins
+it needs (``_gradient.GradientMixin`` for models trained by the core's optimizers,
+``_supervised.SupervisedMixin`` for models with targets, a validation set and
+``scoring``), and fills in the hooks below. Everything else is here and the same for
+all: parameter checks on every call, input validation, starting or continuing a
+training state, callbacks (ours and scikit-learn's), the driver call, ``history_``
+and its best epoch, and leaving the estimator as it was when a call fails.
+
+One ``fit`` / ``partial_fit`` call is ``_train``, which reads top to bottom:
+
+1. ``_prepare_data``: validate the input into one ``TrainingData`` (``_data``);
+2. ``_begin``: a fresh training state or a working copy of the fitted one, and the
+   run's progress;
+3. ``_make_problem``: the compiled problem over this call's data (``_training``);
+4. ``_run_epochs``: the driver's epochs, with the callbacks;
+5. ``_commit``: fitted attributes, history, state.
+
+Hooks (``data`` is the call's ``TrainingData``, ``state`` a dict of arrays):
+
+============================== ============== =========================================
+hook                           defined by     what it gives
+============================== ============== =========================================
+``_initial_state(data, init)`` family         a fresh state (``init``: fit's starting
+                                              point arguments, e.g. ``coef_init``)
+``_continue_state(data, init)`` family        a working copy of ``self._state``,
+                                              checked against the data
+``_make_problem(data, state)`` family         the problem the driver trains
+``_fitted_attributes(state)``  family         the public fitted attributes (copies)
+``_finish_fit(problem, data)`` family (opt.)  attributes computed once training
+                                              ends (k-means refinement, labels)
+``_state_dtype()``             family         dtype the fitted state computes in
+                                              (None: any input dtype)
+``_validate_fit_data(...)``    base, mixins   validated ``(X, y, sample_weight)``
+``_prepare_data(...)``         base, mixins   the ``TrainingData`` (targets and the
+                                              validation split: SupervisedMixin)
+``_begin_progress(...)``       base, mixins   starting rate, optimizer switch
+``_schedule(progress)``        base, mixins   the learning-rate fields of Settings
+``_monitors_validation()``     base, mixins   stop on the validation loss
+``_check_settings()``          family, mixins checks across parameters
+============================== ============== =========================================
 """
 
 import copy
+import weakref
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.metrics import check_scoring
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from ._callback_tasks import CallbackSupportMixin, EpochTasks, with_callbacks
-from ._core.optimizers import ADAM, ADAGRAD, ADAMW, MOMENTUM, NESTEROV, RMSPROP, SGD
-from ._core.optimizers import default_hyper
-from ._core.schedules import SCHEDULES
-from ._training import Settings, TrainingState, mark_best, new_progress, split_validation
-from ._training import train
+from ._callback_tasks import CallbackSupportMixin, EpochTasks, callbacks_listen
+from ._callback_tasks import with_callbacks
+from ._data import TrainingData, plain_rows, plain_weights
+from ._training import Settings, TrainingState, mark_best, new_progress, train
 from .callbacks import Callback
-
-OPTIMIZERS = {
-    "sgd": SGD,
-    "momentum": MOMENTUM,
-    "nesterov": NESTEROV,
-    "adagrad": ADAGRAD,
-    "rmsprop": RMSPROP,
-    "adam": ADAM,
-    "adamw": ADAMW,
-}
-
-# Numerical floor added to root-mean-square denominators (AdaGrad, RMSProp, Adam).
-EPSILON = 1e-8
 
 # Attributes scikit-learn's callback protocol keeps on an estimator during a fit: not
 # part of a fitted copy, and not rolled back when a fit fails (its teardown needs them).
 _CALLBACK_RUNTIME = ("_callback_fit_ctx", "_skl_callbacks_to_teardown",
                      "_parent_callback_ctx")
 
+_FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
 
 class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
     """Base class of every estimator trained by the shared driver (not public)."""
 
     _parameter_constraints = {
-        "optimizer": [StrOptions(set(OPTIMIZERS))],
-        "learning_rate": [StrOptions(set(SCHEDULES))],
-        "eta0": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
-        "power_t": [Interval(Real, None, None, closed="neither")],
-        "lr_decay": [Interval(Real, 0, 1, closed="right")],
-        "warmup": [Interval(Real, 0, None, closed="left")],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, None, None, closed="neither"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "warm_start": ["boolean"],
-        "shuffle": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, None],
-        "scoring": [str, callable, None],
     }
 
-    # -- hooks for subclasses -------------------------------------------------------
-
-    _is_regressor = False
-    _MOMENT_STEPS = None  # index of the family's counter of steps since the moments began
-    _multi_output = False  # 2-D targets allowed (regressors, multilabel classifiers)
     _accept_sparse = "csr"
+    _relative_tol = False  # see Settings.relative_tol
+    _check_growth = True  # see Settings.check_growth
 
-    def _encode_targets(self, y, classes, first_call, weights_from_y=False):
-        """Return ``(Y, sample_weight_factor)``: encoded targets and per-row weights.
+    # -- hooks (see the module docstring) -----------------------------------------------
 
-        ``weights_from_y``: this is a fit's training data, from which per-class
-        weights ("balanced") are computed; other data reuses those weights.
-        """
+    def _initial_state(self, data, init):
         raise NotImplementedError
 
-    def _loss_code(self):
+    def _continue_state(self, data, init):
         raise NotImplementedError
 
-    def _loss_param(self):
-        return 0.0
-
-    def _score_outputs(self, Z, y, sample_weight):
-        """Score of raw outputs ``Z`` against raw targets ``y`` (validation)."""
+    def _make_problem(self, data, state):
         raise NotImplementedError
 
-    def _stratify(self, y):
-        return None
-
-    def _initial_state(self, X, Y, sample_weight, incremental, init):
-        """A fresh training state (a dict of arrays) for targets ``Y`` (the training
-        rows); ``init`` holds the fit's starting-point arguments."""
+    def _fitted_attributes(self, state):
         raise NotImplementedError
 
-    def _continue_state(self, X, n_outputs, init):
-        """A working copy of ``self._state`` for data ``X``, checked against it."""
-        raise NotImplementedError
-
-    def _make_problem(self, X, Y, sample_weight, rows, state, validation):
-        """The training problem (see ``_training``) over this call's data."""
-        raise NotImplementedError
-
-    def _fitted_attributes(self, state, n_outputs):
-        """The fitted attributes that predict, as copies (``coef_``, ...)."""
-        raise NotImplementedError
-
-    def _resolve_eta0(self, X, rows):
-        return float(self.eta0)
-
-    def _eta0_param(self):
-        """The ``eta0`` parameter as set (the starting rate is resolved from it)."""
-        return self.eta0
-
-    def _fresh_optimizer(self, state):
-        """Start the optimizer over: zero moments, and a bias correction (Adam) that
-        counts from the next step."""
-        state["moments"][:] = 0.0
-        if self._MOMENT_STEPS is not None:
-            state["counters"][self._MOMENT_STEPS] = 0.0
-
-    def _state_dtype(self):
-        """The floating-point type the fitted state computes in (None: any input)."""
-        return self._state["params"].dtype
-
-    def _finish_fit(self, problem, incremental):
-        """Fitted attributes computed once training ends, from the call's problem
-        (k-means: refinement passes, ``labels_``); its state may still change."""
+    def _finish_fit(self, problem, data):
         return {}
 
-    # -- fitting ------------------------------------------------------------------
+    def _state_dtype(self):
+        return self._state["params"].dtype
 
     def _check_settings(self):
-        if self.learning_rate == "optimal" and self.alpha == 0:
-            raise ValueError(
-                "learning_rate='optimal' needs alpha > 0: its rate is 1 / (alpha * t)."
-            )
+        pass
 
-    def _settings(self, max_iter, eta0):
-        return Settings(
-            learning_rate=self.learning_rate,
-            eta0=float(eta0),
-            alpha=float(self.alpha),
-            power_t=float(self.power_t),
-            lr_decay=float(self.lr_decay),
-            warmup=float(self.warmup),
-            max_iter=int(max_iter),
-            tol=None if self.tol is None else float(self.tol),
-            n_iter_no_change=int(self.n_iter_no_change),
-            early_stopping=bool(self.early_stopping),
-            shuffle=bool(self.shuffle),
-            verbose=int(self.verbose),
-        )
+    def _monitors_validation(self):
+        return False
 
-    def _hyper(self):
-        """The optimizer hyper-parameters (``optimizers.H_*``)."""
-        return default_hyper(self.momentum, self.beta_1, self.beta_2, EPSILON)
+    def _schedule(self, progress):
+        """The learning-rate fields of ``Settings``: a constant rate by default."""
+        return {"learning_rate": "constant", "eta0": float(progress["eta0"]),
+                "alpha": 0.0, "power_t": 0.5, "lr_decay": 1.0, "warmup": 0.0}
+
+    def _begin_progress(self, progress, state, data, continuing):
+        """Set the run's rates in ``progress`` for this call."""
+        if progress["eta0"] is None:  # a model without a learning rate
+            progress["eta0"] = progress["eta"] = 1.0
+        if not data.incremental:
+            # epoch-based schedules (cosine, exponential, warm-up, adaptive) and the
+            # callbacks' rate factor start over with every fit, also a warm-started
+            # one; step counts carry on
+            progress["schedule_start"] = progress["epoch"]
+            progress["eta"] = progress["eta0"]
+            progress["lr_scale"] = 1.0
+
+    # -- input ----------------------------------------------------------------------------
 
     def _validate_fit_data(self, X, y, sample_weight, reset):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            reset=reset,
-            accept_sparse=self._accept_sparse,
-            dtype=[np.float64, np.float32],
-            order="C",
-            multi_output=self._is_regressor or self._multi_output,
-            y_numeric=self._is_regressor,
+        """Validated ``(X, y, sample_weight)`` of a model without targets."""
+        if reset or not plain_rows(self, X, self._input_dtypes()):
+            X = validate_data(self, X, reset=reset, accept_sparse=self._accept_sparse,
+                              dtype=[np.float64, np.float32], order="C")
+        return X, y, self._row_weights(sample_weight, X)
+
+    def _input_dtypes(self):
+        """The dtypes a continuing call takes as they are (others are converted)."""
+        dtype = self._state_dtype()
+        return _FLOAT_DTYPES if dtype is None else (dtype,)
+
+    @staticmethod
+    def _row_weights(sample_weight, X):
+        n_rows = X.shape[0]
+        if sample_weight is None:
+            return np.ones(n_rows)
+        if plain_weights(sample_weight, n_rows):
+            return sample_weight
+        return np.ascontiguousarray(_check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True))
+
+    def _prepare_data(self, X, y, sample_weight, incremental, continuing):
+        """The call's ``TrainingData``: validated input and row weights."""
+        X, y, sample_weight = self._validate_fit_data(
+            X, y, sample_weight, reset=not (incremental and continuing))
+        if X.shape[0] == 0:
+            raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
+        model_dtype = self._state_dtype() if continuing else None
+        if model_dtype is not None and X.dtype != model_dtype:
+            # the model keeps the precision it was trained in: this call's data is
+            # converted to it (a float32 chunk must not downcast a float64 model)
+            X = X.astype(model_dtype)
+        return TrainingData(X=X, y=y, sample_weight=sample_weight, incremental=incremental)
+
+    # -- parameters ----------------------------------------------------------------------
+
+    def _check_params(self):
+        """scikit-learn's parameter validation, on every call.
+
+        Skipped when every parameter is the very object that passed it on the last
+        call (a stream of one-row partial_fit calls would spend 0.1 ms a call on it).
+        The constraints check values and types, which an object keeps. The values
+        that passed are held (so their identities cannot be reused) outside the
+        estimator, which neither pickles nor copies them.
+        """
+        names = _parameter_names(type(self))
+        values = tuple([getattr(self, name) for name in names])
+        checked = _CHECKED_PARAMETERS.get(self)
+        if checked is not None and len(checked) == len(values) and all(
+                value is old for value, old in zip(values, checked)):
+            return
+        self._validate_params()
+        _CHECKED_PARAMETERS[self] = values
+
+    def _continues(self, incremental):
+        """Whether this call goes on from the fitted state (partial_fit, warm_start)."""
+        if not hasattr(self, "_state"):
+            return False
+        return incremental or ("warm_start" in self._parameter_constraints
+                               and bool(self.warm_start))
+
+    def _settings(self, progress):
+        return Settings(
+            **self._schedule(progress),
+            max_iter=int(self.max_iter),
+            tol=None if self.tol is None else float(self.tol),
+            n_iter_no_change=int(self.n_iter_no_change),
+            early_stopping=self._monitors_validation(),
+            verbose=int(self.verbose),
+            relative_tol=self._relative_tol,
+            check_growth=self._check_growth,
         )
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
-                                             ensure_non_negative=True)
-        return X, y, np.ascontiguousarray(sample_weight)
 
-    def _validation_set(self, X, y, sample_weight, X_val, y_val, sample_weight_val, classes):
-        """Held-out data as ``(rows, validation)`` for the problem; rows=None: all."""
-        if X_val is not None or y_val is not None:
-            if X_val is None or y_val is None:
-                raise ValueError("Pass both X_val and y_val, or neither.")
-            X_val, y_val = validate_data(
-                self,
-                X_val,
-                y_val,
-                reset=False,
-                accept_sparse=self._accept_sparse,
-                dtype=X.dtype,
-                order="C",
-                multi_output=self._is_regressor or self._multi_output,
-                y_numeric=self._is_regressor,
-            )
-            weight_val = np.ascontiguousarray(
-                _check_sample_weight(sample_weight_val, X_val, dtype=np.float64))
-            if np.any(weight_val < 0):
-                raise ValueError("Negative values in data passed to `sample_weight_val`.")
-            Y_val, factor = self._encode_targets(y_val, classes, first_call=False)
-            return None, (X_val, y_val, Y_val, weight_val * factor)
-        if not self.early_stopping:
-            return None, None
-        train_rows, val_rows = split_validation(
-            X.shape[0], self.validation_fraction, self._stratify(y), self._seed
-        )
-        # sample_weight already carries the class weights: do not apply them again
-        Y_val, _ = self._encode_targets(y[val_rows], classes, first_call=False)
-        return train_rows, (X[val_rows], y[val_rows], Y_val, sample_weight[val_rows])
+    # -- the training call ----------------------------------------------------------------
 
-    def _validation_problem(self, validation, current_model):
-        """``(X_val, Y_val, weight_val, score)`` for the problem: ``score(Z)`` of raw
-        validation outputs, by ``scoring`` on ``current_model()`` when it is set."""
-        X_val, y_val, Y_val, weight_val = validation
-        if self.scoring is None:
-            def score(Z):
-                return self._score_outputs(Z, y_val, weight_val)
-        else:
-            scorer = check_scoring(self, self.scoring)
-            # only weighted data passes weights: a plain scorer(est, X, y) works too
-            weights = {} if np.all(weight_val == 1.0) else {"sample_weight": weight_val}
-
-            def score(Z):
-                return scorer(current_model(), X_val, y_val, **weights)
-
-        return (X_val, np.ascontiguousarray(Y_val), np.ascontiguousarray(weight_val), score)
+    def _fit_common(self, X, y, **kwargs):
+        """Train as ``_train`` does; a call that fails leaves the estimator as it was."""
+        self._check_params()
+        if callbacks_listen(self):
+            return self._train_with_sklearn_callbacks(X, y, **kwargs)
+        return self._guarded_train(X, y, **kwargs)
 
     @with_callbacks
-    def _fit_common(self, X, y, **kwargs):
-        """Train as ``_train`` does; a call that fails leaves the estimator as it was.
+    def _train_with_sklearn_callbacks(self, X, y, **kwargs):
+        return self._guarded_train(X, y, **kwargs)
 
-        Validation sets ``n_features_in_`` and ``classes_`` before training starts, so
-        an error (bad targets, a diverging run) would otherwise leave a half-updated
-        estimator: unfitted attributes next to old coefficients.
+    def _guarded_train(self, X, y, **kwargs):
+        """``_train``, undone when it fails.
+
+        Validation sets ``n_features_in_`` and ``classes_`` before training starts,
+        so an error (bad targets, a diverging run) would otherwise leave a
+        half-updated estimator. The history is appended to in place, so a failed
+        call takes its rows out again.
         """
         before = dict(self.__dict__)
+        history = before.get("history_")
+        n_rows = None if history is None else len(history)
         try:
             return self._train(X, y, **kwargs)
         except BaseException:
@@ -251,121 +233,126 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
             self.__dict__.clear()
             self.__dict__.update(before)
             self.__dict__.update(runtime)
+            if history is not None:
+                del history[n_rows:]
             raise
 
-    def _train(self, X, y, *, sample_weight, classes, incremental, X_val=None, y_val=None,
-               sample_weight_val=None, **init):
-        """Validate, set up or continue the state, train, store fitted attributes."""
+    def _train(self, X, y, *, incremental, sample_weight=None, init=None, **fit_data):
+        """Validate, start or continue the state, train, store fitted attributes."""
         self._check_settings()
-        continuing = hasattr(self, "_state") and (incremental or self.warm_start)
-        X, y, sample_weight = self._validate_fit_data(
-            X, y, sample_weight, reset=not (incremental and continuing)
-        )
-        if X.shape[0] == 0:
-            raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
-        model_dtype = self._state_dtype() if continuing else None
-        if model_dtype is not None and X.dtype != model_dtype:
-            # the model keeps the precision it was trained in: this call's data is
-            # converted to it (a float32 chunk must not downcast a float64 model)
-            X = X.astype(model_dtype)
+        continuing = self._continues(incremental)
         if not continuing:
-            self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        Y, factor = self._encode_targets(y, classes, first_call=not continuing,
-                                         weights_from_y=not incremental)
-        sample_weight = sample_weight * factor
-        n_outputs = Y.shape[1]
-        rows, validation = None, None
-        if not incremental or X_val is not None or y_val is not None:
-            rows, validation = self._validation_set(
-                X, y, sample_weight, X_val, y_val, sample_weight_val, classes
-            )
-        train_rows = slice(None) if rows is None else rows
+            self._seed = int(check_random_state(self.random_state).randint(
+                np.iinfo(np.int32).max))
+        data = self._prepare_data(X, y, sample_weight, incremental, continuing,
+                                  **fit_data)
+        state, progress = self._begin(data, continuing, init or {})
+        live = {}  # the call's problem and run, once they exist (for model copies)
+        data.current_model = lambda: self._copy_at(live["problem"], live["run"], False)
+        problem = live["problem"] = self._make_problem(data, state)
+        run, tasks = self._run_epochs(problem, progress, data, continuing, live)
+        self._commit(problem, run, data, tasks)
+        return self
+
+    def _begin(self, data, continuing, init):
+        """The working state and progress of this call."""
         if continuing:
-            state = self._continue_state(X, n_outputs, init)
+            state = self._continue_state(data, init)
             progress = dict(self._progress)
-            if progress["optimizer"] != self.optimizer:
-                # another rule's moments mean something else (velocity vs. accumulator)
-                self._fresh_optimizer(state)
-                progress["optimizer"] = self.optimizer
         else:
-            state = self._initial_state(X, Y[train_rows], sample_weight[train_rows],
-                                        incremental, init)
-            progress = new_progress(self._seed, self.optimizer)
-        if not (incremental and continuing) or progress.get("eta0_param") != self._eta0_param():
-            # (a partial_fit keeps the run's rate unless set_params changed eta0)
-            progress["eta0"] = progress["eta"] = self._resolve_eta0(X, rows)
-            progress["eta0_param"] = self._eta0_param()
-        if not incremental:
-            # epoch-based schedules (cosine, exponential, warm-up, adaptive) and the
-            # callbacks' rate factor start over with every fit, also a warm-started
-            # one; step counts carry on
-            progress["schedule_start"] = progress["epoch"]
-            progress["eta"] = progress["eta0"]
-            progress["lr_scale"] = 1.0
+            state = self._initial_state(data, init)
+            progress = new_progress()
+        self._begin_progress(progress, state, data, continuing)
+        return state, progress
+
+    def _run_epochs(self, problem, progress, data, continuing, live):
+        """Train this call's epochs; returns the ``TrainingState`` and scikit-learn's
+        callback tasks (None when none listens)."""
+        incremental = data.incremental
+        history = self.history_ if continuing else []
         callbacks = self._callbacks_for(continuing and incremental)
-        history = [dict(row) for row in self.history_] if continuing else []
-        n_before = len(history)
-
-        def fitted(full=False):
-            """The fitted attributes of the present state (copies). Called only once
-            ``problem`` and ``run`` below exist (callbacks, scoring, the end of fit)."""
-            attributes = self._fitted_attributes(state, n_outputs)
-            if full:
-                rows = [dict(row) for row in history]
-                attributes.update(
-                    _state=problem.save(),
-                    _progress=dict(progress),
-                    history_=rows,
-                    best_epoch_=mark_best(rows, run.restored_epoch),
-                    n_iter_=len(history) - n_before,
-                    t_=problem.steps_done(),
-                    callbacks_=callbacks,
-                )
-            return attributes
-
-        def current_model(full=True):
-            """A fitted copy of the estimator at the present parameters."""
-            model = copy.copy(self)
-            for key in _CALLBACK_RUNTIME:
-                model.__dict__.pop(key, None)
-            model.__dict__.update(fitted(full))
-            return model
-
-        if validation is not None:
-            # a scorer only predicts: the light copy (coef_, intercept_) will do
-            validation = self._validation_problem(validation,
-                                                  lambda: current_model(full=False))
-        problem = self._make_problem(X, Y, sample_weight, rows, state, validation)
+        run = live["run"] = TrainingState(self, problem, progress, history,
+                                          lambda: self._copy_at(problem, run),
+                                          incremental)
+        run._callbacks = callbacks
         max_epochs = 1 if incremental else self.max_iter
-        run = TrainingState(self, problem, progress, history, current_model, incremental)
-        metadata = (None if np.all(sample_weight == 1.0)
-                    else {"sample_weight": sample_weight[train_rows]})
-        tasks = EpochTasks.start(self, _rows_of(X, rows), _rows_of(y, rows), metadata,
-                                 max_epochs, fitted)
-        train(problem, self._settings(self.max_iter, progress["eta0"]), progress,
-              max_epochs, stop=not incremental, run=run, callbacks=callbacks, tasks=tasks)
-        final = self._finish_fit(problem, incremental)
-        self.__dict__.update(fitted(full=True))
-        self.__dict__.update(final)
+        tasks = None
+        if callbacks_listen(self):
+            metadata = (None if np.all(data.sample_weight == 1.0)
+                        else {"sample_weight": data.train_part(data.sample_weight)})
+            tasks = EpochTasks(self, _rows_of(data.X, data.rows),
+                               _rows_of(data.y, data.rows), metadata, max_epochs,
+                               lambda: self._fitted_attributes(problem.state))
+        train(problem, self._settings(progress), progress, max_epochs,
+              stop=not incremental, run=run, callbacks=callbacks, tasks=tasks)
+        return run, tasks
+
+    def _commit(self, problem, run, data, tasks):
+        """Store the fitted attributes: the working state itself (no copy), the
+        history with its best row marked."""
+        final = self._finish_fit(problem, data)
         if tasks is not None:
             tasks.end()
-        return self
+        attributes = self._fitted_attributes(problem.state)
+        attributes.update(self._training_attributes(problem, problem.state,
+                                                    run._progress, run.history, run))
+        attributes.update(final)
+        self.__dict__.update(attributes)
+
+    def _training_attributes(self, problem, state, progress, history, run):
+        return {
+            "_state": state,
+            "_progress": progress,
+            "history_": history,
+            "best_epoch_": mark_best(history, progress, run.restored_epoch, run.n_epochs),
+            "n_iter_": run.n_epochs,
+            "t_": problem.steps_done(),
+            "callbacks_": run._callbacks,
+        }
+
+    def _copy_at(self, problem, run, full=True):
+        """A fitted copy of the estimator at the problem's present parameters; with
+        ``full`` also its training state and history (callbacks, checkpoints), else
+        only what predicts (scorers)."""
+        model = copy.copy(self)
+        for key in _CALLBACK_RUNTIME:
+            model.__dict__.pop(key, None)
+        model.__dict__.update(self._fitted_attributes(problem.state))
+        if full:
+            history = [dict(row) for row in run.history]
+            model.__dict__.update(self._training_attributes(
+                problem, problem.save(), dict(run._progress), history, run))
+        return model
 
     def _callbacks_for(self, continuing):
         """Deep copies of ``callbacks`` for a new run; a run of partial_fit keeps its own."""
         if continuing and hasattr(self, "callbacks_"):
             # copies, committed with the other fitted attributes only if the call
             # succeeds (a failed call leaves the callbacks as they were)
-            return copy.deepcopy(self.callbacks_)
-        callbacks = list(self.callbacks or [])
-        for callback in callbacks:
+            return copy.deepcopy(self.callbacks_) if self.callbacks_ else []
+        if not self.callbacks:
+            return []
+        for callback in self.callbacks:
             if not isinstance(callback, Callback):
                 raise TypeError(
                     f"callbacks must be sklearn_train.callbacks.Callback instances; got "
                     f"{callback!r}. scikit-learn's own callbacks (sklearn.callback) go "
                     "through set_callbacks(...)."
                 )
-        return copy.deepcopy(callbacks)
+        return copy.deepcopy(list(self.callbacks))
+
+
+_PARAMETER_NAMES = {}
+# estimator -> the parameter values that last passed its checks (see _check_params)
+_CHECKED_PARAMETERS = weakref.WeakKeyDictionary()
+
+
+def _parameter_names(cls):
+    """``cls._get_param_names()``, looked up once per class (it inspects ``__init__``)."""
+    names = _PARAMETER_NAMES.get(cls)
+    if names is None:
+        names = _PARAMETER_NAMES[cls] = tuple(cls._get_param_names())
+    return names
 
 
 def _rows_of(data, rows):

@@ -5,8 +5,8 @@ for the softmax losses, +-1 one-vs-rest for the margin losses), applies class we
 scores validation outputs and turns raw outputs into predictions and probabilities.
 ``RegressorTargets`` does the same for regression targets and their link. Both need
 ``_raw_outputs(X)`` (the ``(n_samples, n_outputs)`` outputs of the model) from the
-estimator they are mixed into. ``NoTargets`` serves the unsupervised estimators
-(autoencoders, clustering), which ignore ``y``.
+estimator they are mixed into. ``InputTargets`` serves the Autoencoder, whose
+targets are its input. (Clustering models have no targets: they use none of these.)
 """
 
 import copy
@@ -16,9 +16,10 @@ from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._core import losses
+from ._estimator import TrainedEstimator
 
 # loss name -> (code with two classes, code with more)
 CLASSIFICATION_LOSSES = {
@@ -85,14 +86,48 @@ def _weighted_quantile(values, weights, q):
     return values[order][min(position, values.shape[0] - 1)]
 
 
+def _plain_labels(y, classes):
+    """Whether ``y`` is a 1-D array of integer or string labels, as ``classes``."""
+    if not isinstance(y, np.ndarray) or y.ndim != 1:
+        return False
+    kind = y.dtype.kind
+    return kind in "biuUS" and (kind in "US") == (classes.dtype.kind in "US")
+
+
+def _class_index(classes, y):
+    """Index of each label of ``y`` in the sorted ``classes``; labels outside them
+    raise a ValueError naming them."""
+    y = np.asarray(y)
+    comparable = (y.dtype.kind in "US") == (classes.dtype.kind in "US")
+    if comparable and y.dtype.kind != "O" and classes.dtype.kind != "O":
+        index = np.searchsorted(classes, y)
+        found = np.minimum(index, classes.shape[0] - 1)
+        unseen = classes[found] != y
+    else:
+        unseen = ~np.isin(y, classes)
+        index = np.searchsorted(classes, y) if not unseen.any() else None
+    if np.any(unseen):
+        raise ValueError(
+            f"y contains labels not among classes_ {classes!r}: "
+            f"{np.unique(y[unseen])!r}."
+        )
+    return index
+
+
 
 
 class ClassifierTargets:
     """Labels in, classes out (mixed into our classifiers; not public)."""
 
     def _encode_targets(self, y, classes, first_call, weights_from_y=False):
-        check_classification_targets(y)
+        """Return ``(Y, factor)``: encoded targets and per-row class weights (None
+        without ``class_weight``).
+
+        ``weights_from_y``: this is a fit's training data, from which per-class
+        weights ("balanced") are computed; other data reuses those weights.
+        """
         if first_call:
+            check_classification_targets(y)
             labels = np.unique(y if classes is None else classes)
             if labels.shape[0] < 2:
                 raise ValueError(
@@ -100,18 +135,18 @@ class ClassifierTargets:
                     f"{labels.shape[0]} class: {labels!r}."
                 )
             self.classes_ = labels
-        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(
-                f"classes={classes!r} differs from the classes of the first call, "
-                f"{self.classes_!r}."
-            )
-        unseen = ~np.isin(y, self.classes_)
-        if unseen.any():
-            raise ValueError(
-                f"y contains labels not among classes_ {self.classes_!r}: "
-                f"{np.unique(np.asarray(y)[unseen])!r}."
-            )
-        index = np.searchsorted(self.classes_, y)
+        else:
+            if not _plain_labels(y, self.classes_):
+                # (integer and string labels among classes_ are valid labels: only
+                # other labels need scikit-learn's checks)
+                check_classification_targets(y)
+            if classes is not None and not np.array_equal(np.unique(classes),
+                                                          self.classes_):
+                raise ValueError(
+                    f"classes={classes!r} differs from the classes of the first call, "
+                    f"{self.classes_!r}."
+                )
+        index = _class_index(self.classes_, y)
         n_classes = self.classes_.shape[0]
         if n_classes == 2:
             Y = np.where(index == 1, 1.0, -1.0)[:, None]
@@ -121,7 +156,7 @@ class ClassifierTargets:
         else:
             Y = np.full((y.shape[0], n_classes), -1.0)
             Y[np.arange(y.shape[0]), index] = 1.0
-        factor = np.ones(y.shape[0])
+        factor = None
         if self.class_weight is not None:
             # per-class weights come from a fit's training labels ("balanced") and are
             # reused for its validation data and for later partial_fit calls, unless
@@ -266,7 +301,7 @@ class RegressorTargets:
             )
         self._check_target_domain(y)
         Y = y.reshape(y.shape[0], -1)
-        return np.ascontiguousarray(Y), np.ones(y.shape[0])
+        return np.ascontiguousarray(Y), None
 
     def _check_target_domain(self, y):
         power = {"poisson": 1.0, "gamma": 2.0}.get(self.loss, self.power)
@@ -335,19 +370,20 @@ class RegressorTargets:
         return tags
 
 
-class NoTargets:
-    """Target hooks of an unsupervised estimator: ``y`` is ignored."""
+class InputTargets:
+    """Target hooks of a model that reconstructs its input (the Autoencoder): ``y``
+    is ignored and the rows stand for the targets (validation split, scoring)."""
 
     def _validate_fit_data(self, X, y, sample_weight, reset):
-        X = validate_data(self, X, reset=reset, accept_sparse=self._accept_sparse,
-                          dtype=[np.float64, np.float32], order="C")
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
-                                             ensure_non_negative=True)
-        # the rows stand for the targets (validation splits, scoring)
-        return X, X, np.ascontiguousarray(sample_weight)
+        X, _, sample_weight = TrainedEstimator._validate_fit_data(
+            self, X, None, sample_weight, reset)
+        return X, X, sample_weight
 
     def _encode_targets(self, y, classes, first_call, weights_from_y=False):
-        return np.empty((y.shape[0], 0)), np.ones(y.shape[0])
+        return np.empty((y.shape[0], 0)), None
+
+    def _loss_param(self):
+        return 0.0
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

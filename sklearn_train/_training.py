@@ -1,54 +1,52 @@
-"""The Python-side training driver shared by every estimator.
+"""The Python-side training driver shared by every estimator: ``train``.
 
-A model plugs in as a *problem*: an object that owns the training data, the compiled
-epoch and the parameter state, with this small interface::
+The driver never knows which model it trains. A model hands it a *problem*: an object
+that owns its data, its compiled epoch and its state, with this interface::
 
-    n_samples                      rows of training data
-    n_steps(n_rows) -> int         optimizer steps in an epoch over n_rows rows
-    steps_done() -> int            optimizer steps taken so far (all calls)
-    run_epoch(order, rates) -> float   mean training loss; raises DivergenceError
-    validate() -> dict             {"val_loss": .., "val_score": ..} or {} without data
-    snapshot() -> object           a copy of the parameters that predict
-    restore(snapshot)              make a snapshot the current parameters
-    save() -> object               a copy of the whole training state (optimizer too)
-    load(saved)                    go back to a saved state
+    n_steps() -> int                 optimizer steps in one epoch (rows / batch, ...)
+    steps_done() -> int              optimizer steps taken so far (all calls)
+    run_epoch(epoch, rates) -> dict  one epoch. ``epoch`` is the number of epochs
+                                     run before it (all calls): problems seed their
+                                     row order and read their phases from it.
+                                     ``rates`` holds the learning rate of each step
+                                     (or one for all). Returns history columns:
+                                     ``train_loss`` when it is cheap (an epoch may
+                                     leave it out), and any extra column. Raises
+                                     DivergenceError.
+    validate() -> dict               {"val_loss": .., "val_score": ..} or {}
+    snapshot() / restore(snapshot)   a copy of the parameters that predict, and back
+    save() / load(saved)             a copy of the whole training state (optimizer
+                                     too), and back: the driver's rollback
+  optional:
+    merge(states, weights)           make the weighted combination of saved states
+                                     (workers of a data-parallel fit) the state
+    reset_optimizer()                start the optimizer afresh (callbacks may call
+                                     it through ``TrainingState.reset_optimizer``)
+    parameters() -> dict             the live parameter arrays, by name
+    record_steps                     set True by the driver when a callback wants
+                                     per-step losses: ``run_epoch`` then also returns
+                                     ``"step_losses"`` (kept out of the history)
+    divergence_advice                what to try when the problem diverges
 
-Callbacks (``sklearn_train.callbacks``) are called around each epoch with a
-``TrainingState``; scikit-learn's own callbacks (``sklearn.callback``) through
-``tasks``. Either may stop training; none does so by raising.
-
-``train`` runs epochs over it: between two compiled epochs, in Python, it draws the
-row order, asks the schedule for the rates, validates, writes a ``history_`` row,
-applies the stopping rule and keeps the best parameters. Everything it must remember
-across ``partial_fit`` calls lives in ``progress``, a dict of Python scalars.
+Between two epochs, in Python, ``train`` asks the schedule for the rates, writes a
+``history_`` row, calls the callbacks (ours, and scikit-learn's through ``tasks``),
+applies the stopping rule and keeps the best parameters. Rows without a
+``train_loss`` (or, under early stopping, a ``val_loss``) are skipped by the stopping
+rule, the growth check and the best-epoch marking. Everything that must be
+remembered across ``partial_fit`` calls lives in ``progress``, a dict of Python
+scalars, so that a call's bookkeeping costs the same at its 20,000th call as at its
+first.
 """
 
+import math
 import time
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 
-from ._core.data import permutation
 from ._core.schedules import ADAPTIVE_FACTOR, ADAPTIVE_MIN, epoch_rates
-
-
-class StateProblem:
-    """Base of problems whose whole training state is ``self.state``, a dict of
-    arrays: ``save`` and ``load`` copy all of it (the driver's rollback). A problem
-    trained by mini-batches of ``self.batch_size`` rows gets ``n_steps`` too."""
-
-    def n_steps(self, n_rows):
-        return -(-n_rows // self.batch_size)
-
-    def save(self):
-        return {key: value.copy() for key, value in self.state.items()}
-
-    def load(self, saved):
-        for key, value in saved.items():
-            self.state[key][...] = value
 
 
 class DivergenceError(ValueError):
@@ -69,80 +67,88 @@ class Settings:
     tol: float | None
     n_iter_no_change: int
     early_stopping: bool
-    shuffle: bool
     verbose: int
     # tol relative to the loss at any size (scale-free losses such as an inertia),
     # instead of only once the loss is above 1
     relative_tol: bool = False
+    # growth of the training loss is judged a divergence (not for k-means, whose
+    # reassignments may raise the inertia while nothing diverges)
+    check_growth: bool = True
 
 
-def new_progress(seed, optimizer, eta0=None):
+def new_progress(eta0=None):
     """Fresh training progress: what ``train`` keeps between calls.
 
-    ``epoch`` counts all epochs (it seeds the shuffles); epoch-based schedules count
-    from ``schedule_start``, the first epoch of the current ``fit``. ``eta0`` is the
+    ``epoch`` counts all epochs; epoch-based schedules count from
+    ``schedule_start``, the first epoch of the current ``fit``. ``eta0`` is the
     starting rate in use (resolved when the estimator's is "auto"), ``eta`` the
     present one of the adaptive schedule, ``lr_scale`` a factor callbacks put on
-    every scheduled rate.
+    every scheduled rate. The ``best_*`` entries remember the lowest training and
+    validation losses of the history so far, and ``marked`` the epoch whose row is
+    flagged ``best``, so that marking never rescans the history.
     """
-    return {"epoch": 0, "schedule_start": 0, "seed": int(seed), "eta0": eta0,
-            "eta": eta0, "optimizer": optimizer, "lr_scale": 1.0}
+    return {"epoch": 0, "schedule_start": 0, "eta0": eta0, "eta": eta0, "lr_scale": 1.0, "best_train_loss": math.inf,
+            "best_train_epoch": None, "best_val_loss": math.inf, "best_val_epoch": None,
+            "marked": None}
 
 
-def epoch_order(n_rows, shuffle, seed, epoch):
-    """Row order of one epoch: a permutation drawn from ``(seed, epoch)``, or 0..n-1.
+def record_best(progress, row):
+    """Remember ``row``'s losses if they are the lowest so far (see ``mark_best``)."""
+    for key in ("train", "val"):
+        value = row.get(key + "_loss")
+        # a NaN loss (a callback took over a diverging epoch) is never the best
+        if value is not None and value < progress[f"best_{key}_loss"]:
+            progress[f"best_{key}_loss"] = value
+            progress[f"best_{key}_epoch"] = row["epoch"]
 
-    Seeding by the pair makes epoch ``e`` visit rows in the same order whether it runs
-    inside one ``fit`` or as the ``e``-th ``partial_fit`` call.
+
+def mark_best(history, progress, restored_epoch=None, n_new=0):
+    """Flag one row ``best``: the epoch restored, else the lowest monitored loss.
+
+    The monitored loss is the validation loss among the rows that have one (calls of
+    partial_fit without validation data add rows without it), else the training
+    loss. Only the ``n_new`` rows of this call, the row marked before and the new
+    best row are touched. Returns the best epoch (None for an empty history).
     """
-    if not shuffle:
-        return np.arange(n_rows, dtype=np.int64)
-    # seed < 2**31 and epoch < 2**32: the pair packs into one distinct 63-bit seed
-    return permutation(n_rows, (seed << 32) | (epoch & 0xFFFFFFFF))
+    for row in history[len(history) - n_new:]:
+        row["best"] = False
+    best = restored_epoch
+    if best is None:
+        best = progress["best_val_epoch"]
+    if best is None:
+        best = progress["best_train_epoch"]
+    if best is None and history:  # no row has a loss: the last one
+        best = history[-1]["epoch"]
+    for epoch, flag in ((progress["marked"], False), (best, True)):
+        row = _row_of(history, epoch)
+        if row is not None:
+            row["best"] = flag
+    progress["marked"] = best
+    return best
 
 
-def split_validation(n_samples, fraction, stratify, seed):
-    """Sorted indices of a train / validation split of ``n_samples`` rows.
-
-    Stratified by the labels ``stratify`` (None for regression). The validation set
-    gets at least one row per class so that small data sets still split; when the
-    classes are too small to stratify, the split falls back to a plain random one
-    with a warning.
-    """
-    n_classes = 1 if stratify is None else np.unique(stratify).shape[0]
-    n_val = max(int(np.ceil(fraction * n_samples)), n_classes)
-    if n_samples - n_val < 1:
-        raise ValueError(
-            f"Cannot hold out a validation set (validation_fraction={fraction}) from "
-            f"{n_samples} sample(s): early stopping needs more data, or pass X_val "
-            "and y_val to fit."
-        )
-    indices = np.arange(n_samples)
-    try:
-        train, val = train_test_split(
-            indices, test_size=n_val, stratify=stratify, random_state=seed
-        )
-    except ValueError as exc:
-        warnings.warn(
-            f"The validation split for early stopping is not stratified: {exc}",
-            UserWarning,
-        )
-        train, val = train_test_split(indices, test_size=n_val, random_state=seed)
-    return np.sort(train), np.sort(val)
+def _row_of(history, epoch):
+    """The row of ``epoch``: epochs are consecutive, so its index is known."""
+    if epoch is None or not history:
+        return None
+    index = epoch - history[0]["epoch"]
+    if 0 <= index < len(history) and history[index]["epoch"] == epoch:
+        return history[index]
+    return next((row for row in history if row["epoch"] == epoch), None)
 
 
 class _Monitor:
     """scikit-learn's stopping rule: ``n_iter_no_change`` epochs without a ``tol`` gain.
 
     It watches the validation loss under early stopping, else the training loss, and
-    remembers the best epoch it saw. (scikit-learn's SGD watches the validation
-    accuracy or R^2 instead; on small validation sets accuracy moves in coarse steps
-    and ties, so it stops on noise. The loss is what training minimises and is
-    smooth; the score is still recorded in ``history_``.)
+    remembers the best epoch it saw; epochs without that loss are skipped. (scikit-
+    learn's SGD watches the validation accuracy or R^2 instead; on small validation
+    sets accuracy moves in coarse steps and ties, so it stops on noise. The loss is
+    what training minimises and is smooth; the score is still in ``history_``.)
     """
 
     def __init__(self, settings):
-        self.on_validation = settings.early_stopping
+        self.key = "val_loss" if settings.early_stopping else "train_loss"
         self.tol = -np.inf if settings.tol is None else settings.tol
         self.floor = 0.0 if settings.relative_tol else 1.0
         self.patience = settings.n_iter_no_change
@@ -152,7 +158,9 @@ class _Monitor:
 
     def update(self, row):
         """Record an epoch; return True when it is the best so far."""
-        value = -row["val_loss" if self.on_validation else "train_loss"]
+        if self.key not in row:
+            return False
+        value = -row[self.key]
         if self.best_epoch is None:
             self.best = value
             self.best_epoch = row["epoch"]
@@ -207,6 +215,9 @@ class TrainingState:
         True in ``partial_fit`` (one epoch per call, training goes on across calls).
     restored_epoch : int or None
         The epoch whose parameters were restored in this call, if any.
+    step_losses : ndarray or None
+        The mean loss of each optimizer step of the epoch that just ended, when a
+        callback asked for them (``Callback.wants_step_losses``); else None.
     """
 
     def __init__(self, estimator, problem, progress, history, make_model,
@@ -215,11 +226,13 @@ class TrainingState:
         self.history = history
         self.incremental = incremental
         self.stop_training = False
+        self.restored_epoch = None
+        self.step_losses = None
         self._problem = problem
         self._progress = progress
         self._make_model = make_model
         self._rates = None
-        self.restored_epoch = None
+        self._n_before = len(history)
 
     @property
     def epoch(self):
@@ -247,7 +260,7 @@ class TrainingState:
     @property
     def lr_scale(self):
         """Factor on the schedule's rates from the coming epoch on (1.0 at each fit)."""
-        return self._progress.get("lr_scale", 1.0)
+        return self._progress["lr_scale"]
 
     @lr_scale.setter
     def lr_scale(self, value):
@@ -255,6 +268,11 @@ class TrainingState:
         if not np.isfinite(value) or value <= 0:
             raise ValueError(f"lr_scale must be a positive number; got {value}.")
         self._progress["lr_scale"] = value
+
+    @property
+    def n_epochs(self):
+        """Epochs completed in this call."""
+        return len(self.history) - self._n_before
 
     def model(self):
         """A fitted copy of the estimator with the present parameters."""
@@ -269,6 +287,21 @@ class TrainingState:
         self._problem.restore(snapshot)
         self.restored_epoch = epoch
 
+    @property
+    def parameters(self):
+        """The live parameter arrays of the model, by name (changes take effect)."""
+        return self._problem.parameters()
+
+    def reset_optimizer(self):
+        """Start the optimizer afresh from the coming step: its moments are zeroed and
+        Adam's bias correction counts again from the next step (a reaction to a
+        drift in the data, for instance)."""
+        reset = getattr(self._problem, "reset_optimizer", None)
+        if reset is None:
+            raise AttributeError(
+                f"{type(self.estimator).__name__} has no optimizer state to reset.")
+        reset()
+
 
 def train(problem, settings, progress, max_epochs, *, stop=True, run=None,
           callbacks=(), tasks=None):
@@ -280,7 +313,7 @@ def train(problem, settings, progress, max_epochs, *, stop=True, run=None,
         The model being trained (see the module docstring).
     settings : Settings
     progress : dict
-        Epoch count, shuffle seed and adaptive rate from earlier calls; updated.
+        Epoch count, rates and best losses from earlier calls; updated.
     max_epochs : int
     stop : bool
         Apply the tolerance stopping rule and restore the best parameters under
@@ -299,7 +332,10 @@ def train(problem, settings, progress, max_epochs, *, stop=True, run=None,
     bar = _progress_bar(settings, max_epochs)
     finished = False  # stopped by the tolerance rule or a callback
     diverged = False  # a callback took over a non-finite epoch
-    rollback = any(callback.handles_divergence for callback in callbacks)
+    rollback = False
+    if callbacks:
+        rollback = any(callback.handles_divergence for callback in callbacks)
+        problem.record_steps = any(callback.wants_step_losses for callback in callbacks)
     try:
         _call(callbacks, "on_train_begin", run)
         for _ in range(max_epochs):
@@ -309,7 +345,7 @@ def train(problem, settings, progress, max_epochs, *, stop=True, run=None,
             if tasks is not None:
                 tasks.begin_epoch()
             try:
-                row = _run_one_epoch(problem, settings, progress, run._rates)
+                row = _run_one_epoch(problem, settings, progress, run)
             except DivergenceError as error:
                 if saved is None or not _handled(callbacks, run, error):
                     raise
@@ -320,6 +356,7 @@ def train(problem, settings, progress, max_epochs, *, stop=True, run=None,
                 break
             history.append(row)
             run.history.append(row)
+            record_best(progress, row)
             if stop and monitor.update(row) and settings.early_stopping:
                 best = (problem.snapshot(), row["epoch"])
             if bar is not None:
@@ -337,7 +374,7 @@ def train(problem, settings, progress, max_epochs, *, stop=True, run=None,
                 else:
                     finished = True
                     break
-        if stop and history and not diverged and best is None:
+        if stop and history and not diverged and best is None and settings.check_growth:
             # (early stopping restores its best epoch: a blow-up after it is harmless)
             _check_growth(history, _advice(problem, settings))
         if best is not None:
@@ -376,26 +413,6 @@ def _handled(callbacks, run, error):
     return handled
 
 
-def mark_best(history, restored_epoch):
-    """Flag one row ``best``: the epoch restored, else the lowest monitored loss.
-
-    The monitored loss is the validation loss among the rows that have one (calls of
-    partial_fit without validation data add rows without it), else the training
-    loss. Returns the best epoch (None for an empty history).
-    """
-    if not history:
-        return None
-    if restored_epoch is None:
-        validated = [row for row in history if "val_loss" in row]
-        if validated:
-            restored_epoch = min(validated, key=lambda row: row["val_loss"])["epoch"]
-        else:
-            restored_epoch = min(history, key=lambda row: row["train_loss"])["epoch"]
-    for row in history:
-        row["best"] = row["epoch"] == restored_epoch
-    return restored_epoch
-
-
 # A training loss this many times its best so far (plus one, for losses near zero;
 # for negative losses: as far above it) means the run diverges even though every
 # number is still finite.
@@ -418,10 +435,14 @@ def _check_growth(history, advice):
     Checked when a fit stops (its loss has not improved for n_iter_no_change epochs,
     or max_iter is reached), not every epoch: momentum methods can overshoot for a few
     epochs and recover. (partial_fit sees a new chunk each call, whose loss may rightly
-    differ, so only non-finite values stop it.)
+    differ, so only non-finite values stop it.) Rows without a training loss are
+    skipped.
     """
-    best = min(history, key=lambda row: row["train_loss"])
-    last = history[-1]
+    rows = [row for row in history if "train_loss" in row]
+    if not rows:
+        return
+    best = min(rows, key=lambda row: row["train_loss"])
+    last = rows[-1]
     # measured from the best loss, so that losses below zero (a negative
     # log-density) are judged alike
     rise = last["train_loss"] - best["train_loss"]
@@ -439,7 +460,7 @@ def _scheduled_rates(problem, settings, progress):
         settings.learning_rate,
         settings.eta0,
         first_step=problem.steps_done(),
-        n_steps=problem.n_steps(problem.n_samples),
+        n_steps=problem.n_steps(),
         epoch=progress["epoch"] - progress["schedule_start"],
         alpha=settings.alpha,
         power_t=settings.power_t,
@@ -448,22 +469,25 @@ def _scheduled_rates(problem, settings, progress):
         horizon=settings.max_iter,
         current=progress["eta"],
     )
-    return rates * progress.get("lr_scale", 1.0)
+    scale = progress["lr_scale"]
+    return rates if scale == 1.0 else rates * scale
 
 
-def _run_one_epoch(problem, settings, progress, rates):
+def _run_one_epoch(problem, settings, progress, run):
     """One compiled epoch plus its bookkeeping; returns the history row."""
     started = time.perf_counter()
     epoch = progress["epoch"]
-    order = epoch_order(problem.n_samples, settings.shuffle, progress["seed"], epoch)
+    rates = run._rates
     try:
-        train_loss = problem.run_epoch(order, rates)
+        result = problem.run_epoch(epoch, rates)
     except DivergenceError as exc:
         raise DivergenceError(
             f"Training diverged in epoch {epoch + 1}: {exc} {_advice(problem, settings)}"
         ) from None
     progress["epoch"] = epoch + 1
-    row = {"epoch": epoch + 1, "train_loss": train_loss}
+    run.step_losses = result.pop("step_losses", None)
+    row = {"epoch": epoch + 1}
+    row.update(result)
     row.update(problem.validate())
     row["learning_rate"] = float(rates[-1])
     row["seconds"] = time.perf_counter() - started

@@ -75,6 +75,11 @@ class Callback:
     #: the training state before each epoch only when a callback says so.
     handles_divergence = False
 
+    #: Whether the callback reads ``run.step_losses`` (the mean loss of each
+    #: optimizer step of the epoch that just ended, for drift detection inside a
+    #: chunk). The kernels record them only when a callback says so.
+    wants_step_losses = False
+
     def on_train_begin(self, run):
         """Called once at the start of each ``fit`` / ``partial_fit`` call."""
 

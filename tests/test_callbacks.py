@@ -25,7 +25,7 @@ from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_train import DivergenceError, LinearClassifier, LinearRegressor
-from sklearn_train._training import mark_best
+from sklearn_train._training import mark_best, new_progress, record_best
 from sklearn_train.callbacks import (
     Callback,
     Checkpoint,
@@ -970,18 +970,46 @@ def test_grid_search_in_parallel_keeps_candidates_apart():
     assert_same_parameters(alone, best)
 
 
+def _append(history, progress, rows):
+    """Add rows as the driver does: each one's losses go into the progress."""
+    for row in rows:
+        history.append(dict(row))
+        record_best(progress, history[-1])
+
+
 def test_best_epoch_stays_on_the_validation_loss_when_later_rows_lack_it():
     """partial_fit calls without X_val add rows without val_loss: the best epoch is
     still the lowest validation loss among the rows that have one."""
-    history = [
+    rows = [
         {"epoch": 1, "train_loss": 0.9, "val_loss": 0.8},
         {"epoch": 2, "train_loss": 0.7, "val_loss": 0.6},
         {"epoch": 3, "train_loss": 0.5, "val_loss": 0.7},
         {"epoch": 4, "train_loss": 0.1},  # the lowest training loss
     ]
-    assert mark_best(history, None) == 2
+    history, progress = [], new_progress()
+    _append(history, progress, rows[:3])
+    assert mark_best(history, progress, None, n_new=3) == 2
+    _append(history, progress, rows[3:])
+    assert mark_best(history, progress, None, n_new=1) == 2
     assert [row["best"] for row in history] == [False, True, False, False]
-    assert mark_best([dict(row) for row in history[3:]], None) == 4
+    alone, progress = [], new_progress()
+    _append(alone, progress, rows[3:])
+    assert mark_best(alone, progress, None, n_new=1) == 4
+
+
+def test_marking_the_best_epoch_touches_the_old_and_new_best_rows_only():
+    """A stream of partial_fit calls must not rescan its history every call."""
+    history, progress = [], new_progress()
+    _append(history, progress, [{"epoch": e, "train_loss": 1.0 / e} for e in (1, 2, 3)])
+    assert mark_best(history, progress, None, n_new=3) == 3
+    history[0]["best"] = "untouched"
+    _append(history, progress, [{"epoch": 4, "train_loss": 0.1}])
+    assert mark_best(history, progress, None, n_new=1) == 4
+    assert [row["best"] for row in history] == ["untouched", False, False, True]
+    # a restored epoch wins over the lowest loss
+    _append(history, progress, [{"epoch": 5, "train_loss": 0.05}])
+    assert mark_best(history, progress, 2, n_new=1) == 2
+    assert [row["best"] for row in history] == ["untouched", True, False, False, False]
 
 
 def test_only_true_from_a_hook_stops_training():

@@ -121,6 +121,8 @@ default="k-means++"
     """
 
     _relative_tol = True  # the inertia scales with the data: tol is scale-free
+    # k-means cannot diverge on finite data: a reassignment may raise the inertia
+    _check_growth = False
 
     _parameter_constraints = {
         **BaseCluster._parameter_constraints,
@@ -235,7 +237,8 @@ default="k-means++"
 
     # -- hooks of TrainedEstimator -------------------------------------------------------
 
-    def _initial_state(self, X, Y, sample_weight, incremental, init):
+    def _initial_state(self, data, init):
+        X, sample_weight = data.X, data.sample_weight
         self._check_weights(sample_weight)
         rng = np.random.RandomState(self._seed)
         self._check_enough_rows(X, self.n_clusters, "n_clusters")
@@ -283,7 +286,7 @@ default="k-means++"
         return seed_plusplus(X, sample_weight, n_trials,
                              rng.randint(np.iinfo(np.int32).max), k)
 
-    def _continue_state(self, X, n_outputs, init):
+    def _continue_state(self, data, init):
         if self._state["centers"].shape[0] != self.n_clusters:
             raise ValueError(
                 f"n_clusters changed from {self._state['centers'].shape[0]} to "
@@ -296,16 +299,16 @@ default="k-means++"
     def _state_dtype(self):
         return self._state["centers"].dtype
 
-    def _make_problem(self, X, Y, sample_weight, rows, state, validation):
-        return KMeansProblem(centred(X, state["origin"]), sample_weight, state,
+    def _make_problem(self, data, state):
+        return KMeansProblem(centred(data.X, state["origin"]), data.sample_weight, state,
                              self.batch_size, self.reassignment_ratio, self._seed)
 
-    def _fitted_attributes(self, state, n_outputs):
+    def _fitted_attributes(self, state):
         centers = state["centers"]
         return {"cluster_centers_": (centers + state["origin"]).astype(centers.dtype)}
 
-    def _finish_fit(self, problem, incremental):
-        if incremental:
+    def _finish_fit(self, problem, data):
+        if data.incremental:
             return {}
         for _ in range(self.refine):
             problem.full_pass(update=True)

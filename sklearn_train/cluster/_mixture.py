@@ -128,7 +128,6 @@ feature_names_in_
         "warm_start": ["boolean"],
     }
     _accept_sparse = False
-    _schedule = "invscaling"
 
     def __init__(
         self,
@@ -341,7 +340,8 @@ feature_names_in_
 
     # -- hooks of TrainedEstimator -------------------------------------------------------
 
-    def _initial_state(self, X, Y, sample_weight, incremental, init):
+    def _initial_state(self, data, init):
+        X, sample_weight = data.X, data.sample_weight
         self._check_weights(sample_weight)
         self._check_enough_rows(X, self.n_components, "n_components")
         rng = np.random.RandomState(self._seed)
@@ -410,7 +410,8 @@ feature_names_in_
         state["covariances"][:] = np.tile(covariance, k)
         state["precisions_cholesky"][:] = np.tile(cholesky, k)
 
-    def _continue_state(self, X, n_outputs, init):
+    def _continue_state(self, data, init):
+        X = data.X
         if self._fitted_type != self.covariance_type:
             raise ValueError(
                 f"covariance_type changed from {self._fitted_type!r} to "
@@ -431,11 +432,12 @@ feature_names_in_
     def _state_dtype(self):
         return None  # float64 parameters whatever the input
 
-    def _make_problem(self, X, Y, sample_weight, rows, state, validation):
-        return MixtureProblem(X, sample_weight, state, self.batch_size, self._code,
-                              float(self.reg_covar), float(self.forgetting_factor))
+    def _make_problem(self, data, state):
+        return MixtureProblem(data.X, data.sample_weight, state, self.batch_size,
+                              self._code, float(self.reg_covar),
+                              float(self.forgetting_factor), self._seed)
 
-    def _fitted_attributes(self, state, n_outputs):
+    def _fitted_attributes(self, state):
         k, d = state["means"].shape
         chol = state["precisions_cholesky"]
         covariances = state["covariances"]
@@ -459,7 +461,7 @@ feature_names_in_
             "_origin": state["origin"].copy(),
         }
 
-    def _finish_fit(self, problem, incremental):
+    def _finish_fit(self, problem, data):
         weights = problem.state["weights"]
         empty = int(np.sum(weights <= 1e-10))
         if empty:
@@ -469,7 +471,7 @@ feature_names_in_
                 "their starting mean and the data's pooled diagonal covariance.",
                 UserWarning,
             )
-        if not incremental:
+        if not data.incremental:
             X = problem.X
             constant = np.flatnonzero(np.ptp(X, axis=0) == 0) if X.shape[0] else []
             if len(constant):

@@ -14,7 +14,8 @@ from sklearn.utils.extmath import row_norms
 from .._core import cluster, mixture
 from .._core._jit import quiet_inlining
 from .._core.data import as_kernel_matrix
-from .._training import DivergenceError, StateProblem
+from .._problems import RowProblem
+from .._training import DivergenceError
 
 
 def new_state(centers, origin):
@@ -85,24 +86,21 @@ def seed_plusplus(X, sample_weight, n_trials, seed, n_clusters):
     return centers
 
 
-class KMeansProblem(StateProblem):
+class KMeansProblem(RowProblem):
     """One call's data bound to a k-means state (see ``_training``)."""
 
     divergence_advice = "Scale the features (for example with StandardScaler)."
+    parameter_keys = ("centers",)
 
     def __init__(self, X, sample_weight, state, batch_size, reassignment_ratio, seed):
+        super().__init__(X.shape[0], batch_size, seed)
         self.X = as_kernel_matrix(X)
         self.x_squared = squared_norms(X)
         self.sample_weight = sample_weight
         self.state = state
-        # the kernel sizes its buffers by the batch: never more than the rows
-        self.batch_size = max(1, min(int(batch_size), X.shape[0]))
-        self.seed = int(seed)
         self.ints = np.zeros(cluster.N_INTS, dtype=np.int64)
         self.ints[cluster.I_BATCH_SIZE] = self.batch_size
         self.floats = np.array([reassignment_ratio], dtype=np.float64)
-        self.n_samples = X.shape[0]
-        self.reassigned = 0
 
     def steps_done(self):
         return int(self.state["counters"][0])
@@ -112,7 +110,8 @@ class KMeansProblem(StateProblem):
         return nearest(self.X, self.state["centers"], self.sample_weight, update,
                        self.x_squared)
 
-    def run_epoch(self, order, rates):
+    def run_rows(self, plan):
+        order, rates, step_losses = plan
         s = self.state
         # a fresh stream of draws (reassignment) every epoch
         self.ints[cluster.I_SEED] = (self.seed * 1_000_003 + self.steps_done()) % 2**62
@@ -120,12 +119,12 @@ class KMeansProblem(StateProblem):
             inertia, weight, moved = cluster.kmeans_epoch(
                 self.X, self.sample_weight, self.x_squared, order, s["centers"],
                 s["counts"], self.ints, self.floats)
-        s["counters"][0] += self.n_steps(order.shape[0])
-        self.reassigned += int(moved)
+        s["counters"][0] += self.n_steps()
         if not (np.isfinite(inertia) and np.isfinite(s["centers"]).all()):
             raise DivergenceError("the centres or the inertia became infinite or NaN "
                                   "(are the values of X very large?).")
-        return inertia / weight if weight > 0 else 0.0
+        return {"train_loss": inertia / weight if weight > 0 else 0.0,
+                "reassigned": int(moved)}
 
     def validate(self):
         return {}
@@ -133,10 +132,6 @@ class KMeansProblem(StateProblem):
     def snapshot(self):
         # the counts too: restored centres go on at the step sizes they had then
         return {key: self.state[key].copy() for key in ("centers", "counts")}
-
-    def restore(self, snapshot):
-        for key, value in snapshot.items():
-            self.state[key][...] = value
 
 
 PARAMS = ("weights", "means", "covariances", "precisions_cholesky", "log_det")
@@ -171,26 +166,27 @@ def weighted_log_prob(X, state, code):
     return out
 
 
-class MixtureProblem(StateProblem):
+class MixtureProblem(RowProblem):
     """One call's data bound to a Gaussian mixture's state (see ``_training``)."""
 
     divergence_advice = ("Scale the features (for example with StandardScaler), or "
                          "raise reg_covar.")
+    parameter_keys = PARAMS
 
     def __init__(self, X, sample_weight, state, batch_size, code, reg_covar,
-                 forgetting_factor):
+                 forgetting_factor, seed):
+        super().__init__(X.shape[0], batch_size, seed)
         self.X = np.ascontiguousarray(X)
         self.sample_weight = sample_weight
         self.state = state
-        self.batch_size = max(1, min(int(batch_size), X.shape[0]))
         self.ints = np.array([self.batch_size, code], dtype=np.int64)
         self.floats = np.array([reg_covar, 1.0 - forgetting_factor])
-        self.n_samples = X.shape[0]
 
     def steps_done(self):
         return int(self.state["counters"][0])
 
-    def run_epoch(self, order, rates):
+    def run_rows(self, plan):
+        order, rates, step_losses = plan
         params, stats = mixture_parts(self.state)
         with quiet_inlining():
             loss, weight, status = mixture.gmm_epoch(
@@ -200,7 +196,7 @@ class MixtureProblem(StateProblem):
         if status != mixture.OK or not all(np.isfinite(p).all() for p in params):
             raise DivergenceError("the log-likelihood or the parameters became "
                                   "infinite or NaN.")
-        return loss / weight if weight > 0 else 0.0
+        return {"train_loss": loss / weight if weight > 0 else 0.0}
 
     def validate(self):
         return {}
@@ -208,7 +204,3 @@ class MixtureProblem(StateProblem):
     def snapshot(self):
         # the running statistics too: training goes on from the restored epoch
         return {key: self.state[key].copy() for key in PARAMS + STATS}
-
-    def restore(self, snapshot):
-        for key, value in snapshot.items():
-            self.state[key][...] = value

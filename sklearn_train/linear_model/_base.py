@@ -1,9 +1,10 @@
 """Shared fitting logic of LinearClassifier and LinearRegressor.
 
-The training flow itself is ``TrainedEstimator``'s; this adds what is linear: the
-penalty, averaging and intercept parameters, the parameter vector and its starting
-point (``coef_init``, the data-driven intercept), the data-derived ``eta0="auto"``, the
-kernel settings and the ``LinearProblem``.
+The training flow itself is ``TrainedEstimator``'s, with the optimizer parameters of
+``GradientMixin`` and the targets and validation of ``SupervisedMixin``; this adds
+what is linear: the penalty, averaging and intercept parameters, the parameter
+vector and its starting point (``coef_init``, the data-driven intercept), the
+data-derived ``eta0="auto"``, the kernel settings and the ``LinearProblem``.
 """
 
 from numbers import Integral, Real
@@ -16,17 +17,21 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._core import linear
 from .._core.optimizers import N_HYPER, SGD
 from .._core.penalties import penalty_strengths
-from .._estimator import OPTIMIZERS, TrainedEstimator
+from .._estimator import TrainedEstimator
+from .._gradient import GRADIENT_PARAMETERS, OPTIMIZERS, GradientMixin
+from .._supervised import SUPERVISED_PARAMETERS, SupervisedMixin
 from ._problem import LinearProblem, copy_state, model_parameters, new_state
 
 
-class BaseLinear(TrainedEstimator):
+class BaseLinear(SupervisedMixin, GradientMixin, TrainedEstimator):
     """Base class: parameters, validation and the training call (not public)."""
 
     _MOMENT_STEPS = linear.C_MOMENT_STEPS
 
     _parameter_constraints = {
         **TrainedEstimator._parameter_constraints,
+        **GRADIENT_PARAMETERS,
+        **SUPERVISED_PARAMETERS,
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
         "average": [Interval(Integral, 1, None, closed="left"), "boolean"],
@@ -51,7 +56,7 @@ class BaseLinear(TrainedEstimator):
             return ("auto", self.optimizer, self.momentum, self.fit_intercept)
         return self.eta0
 
-    def _resolve_eta0(self, X, rows):
+    def _resolve_eta0(self, data):
         """The starting learning rate; for ``eta0="auto"`` one derived from the data.
 
         For plain SGD, ``1 / (mean squared row norm + fit_intercept)``: the inverse of
@@ -65,11 +70,12 @@ class BaseLinear(TrainedEstimator):
             return float(self.eta0)
         if self.optimizer in ("adagrad", "rmsprop", "adam", "adamw"):
             return 0.01
+        X = data.X
         if sp.issparse(X):
             norms = np.asarray(X.multiply(X).sum(axis=1)).ravel()
         else:
             norms = np.einsum("ij,ij->i", X, X, dtype=np.float64)
-        mean_norm = float(np.mean(norms if rows is None else norms[rows]))
+        mean_norm = float(np.mean(data.train_part(norms)))
         rate = 1.0 / (mean_norm + float(self.fit_intercept))
         if self.optimizer in ("momentum", "nesterov"):
             rate *= 1.0 - self.momentum
@@ -105,20 +111,21 @@ class BaseLinear(TrainedEstimator):
         floats[linear.N_FLOATS:] = self._hyper()
         return ints, floats
 
-    def _initial_state(self, X, Y, sample_weight, incremental, init):
-        n_outputs, n_features = Y.shape[1], X.shape[1]
-        state = new_state(n_outputs, n_features, X.dtype)
-        if not incremental and init.get("intercept_init") is None and self.fit_intercept:
+    def _initial_state(self, data, init):
+        n_outputs, n_features = data.n_outputs, data.X.shape[1]
+        state = new_state(n_outputs, n_features, data.X.dtype)
+        if (not data.incremental and init.get("intercept_init") is None
+                and self.fit_intercept):
             # fit sees all its data: start the intercepts at the best constant model
             # (partial_fit starts at zero, as one chunk need not be representative)
             state["params"][n_outputs * n_features:] = self._initial_intercept(
-                Y, sample_weight)
+                data.train_part(data.Y), data.train_part(data.sample_weight))
         self._start_from(state, n_outputs, n_features, **init)
         return state
 
-    def _continue_state(self, X, n_outputs, init):
-        n_features = X.shape[1]
-        state = copy_state(self._state, X.dtype)
+    def _continue_state(self, data, init):
+        n_outputs, n_features = data.n_outputs, data.X.shape[1]
+        state = copy_state(self._state, data.X.dtype)
         if state["params"].shape[0] != n_outputs * (n_features + 1):
             raise ValueError(
                 f"The fitted model has {self.n_features_in_} features and "
@@ -128,14 +135,14 @@ class BaseLinear(TrainedEstimator):
         self._start_from(state, n_outputs, n_features, **init)
         return state
 
-    def _make_problem(self, X, Y, sample_weight, rows, state, validation):
-        n_train = Y.shape[0] if rows is None else rows.shape[0]
-        ints, floats = self._kernel_settings(Y.shape[1], n_train,
-                                             sparse_input=not isinstance(X, np.ndarray))
-        return LinearProblem(X, Y, sample_weight, rows, state, ints, floats, validation)
+    def _make_problem(self, data, state):
+        ints, floats = self._kernel_settings(data.n_outputs, data.n_train,
+                                             sparse_input=not isinstance(data.X, np.ndarray))
+        return LinearProblem(data, state, ints, floats, self._validation_problem(data),
+                             seed=self._seed, shuffle=self.shuffle)
 
-    def _fitted_attributes(self, state, n_outputs):
-        coef, intercept = model_parameters(state, n_outputs)
+    def _fitted_attributes(self, state):
+        coef, intercept = model_parameters(state, self.n_features_in_)
         return {"coef_": self._shape_coef(coef.copy()), "intercept_": intercept.copy()}
 
     def _start_from(self, state, n_outputs, n_features, coef_init=None,

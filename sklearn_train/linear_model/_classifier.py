@@ -263,11 +263,10 @@ class LinearClassifier(ClassifierTargets, ClassifierMixin, BaseLinear):
         -------
         self : LinearClassifier
         """
-        self._validate_params()
         return self._fit_common(
-            X, y, sample_weight=sample_weight, classes=None, incremental=False,
-            coef_init=coef_init, intercept_init=intercept_init, X_val=X_val,
-            y_val=y_val, sample_weight_val=sample_weight_val,
+            X, y, incremental=False, sample_weight=sample_weight,
+            init={"coef_init": coef_init, "intercept_init": intercept_init},
+            X_val=X_val, y_val=y_val, sample_weight_val=sample_weight_val,
         )
 
     def partial_fit(self, X, y, classes=None, sample_weight=None, *, X_val=None,
@@ -288,10 +287,9 @@ class LinearClassifier(ClassifierTargets, ClassifierMixin, BaseLinear):
         -------
         self : LinearClassifier
         """
-        if not hasattr(self, "_state"):
-            self._validate_params()
-            if classes is None:
-                raise ValueError("classes must be passed on the first call to partial_fit.")
+        self._check_params()
+        if not hasattr(self, "_state") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
         if self.class_weight == "balanced":
             raise ValueError(
                 "class_weight='balanced' is not supported by partial_fit: it needs "
@@ -300,6 +298,6 @@ class LinearClassifier(ClassifierTargets, ClassifierMixin, BaseLinear):
                 "and pass them as a dict."
             )
         return self._fit_common(
-            X, y, sample_weight=sample_weight, classes=classes, incremental=True,
+            X, y, incremental=True, sample_weight=sample_weight, classes=classes,
             X_val=X_val, y_val=y_val, sample_weight_val=sample_weight_val,
         )

@@ -1,9 +1,10 @@
 """The linear model as a training problem for the shared driver (``_training.train``).
 
-``LinearState`` holds everything a linear model must keep to continue training
-exactly: the raw parameter vector, the optimizer moments, the L1 bookkeeping, the
-averaging sums and the step counters. ``LinearProblem`` binds a state to one call's
-data and exposes the driver's interface around the compiled ``linear_epoch``.
+A linear state (``new_state``) holds everything a linear model must keep to
+continue training exactly: the raw parameter vector, the optimizer moments, the L1
+bookkeeping, the averaging sums and the step counters. ``LinearProblem`` binds a
+state to one call's data and exposes the driver's interface around the compiled
+``linear_epoch``.
 """
 
 import numpy as np
@@ -12,7 +13,8 @@ from .._core import linear
 from .._core._jit import quiet_inlining
 from .._core.data import as_kernel_matrix
 from .._core.losses import mean_loss
-from .._training import DivergenceError, StateProblem
+from .._problems import GradientProblem
+from .._training import DivergenceError
 
 
 def new_state(n_outputs, n_features, dtype):
@@ -35,29 +37,27 @@ def copy_state(state, dtype):
     return copied
 
 
-def model_parameters(state, n_outputs):
-    """The parameters that predict: the running average once averaging has started."""
+def model_parameters(state, n_features):
+    """The parameters that predict, ``(coef, intercept)``: the running average once
+    averaging has started."""
     n_averaged = state["counters"][linear.C_N_AVERAGED]
     params = state["params"]
     if n_averaged > 0:
         params = (state["average_sum"] / n_averaged).astype(params.dtype)
+    n_outputs = params.shape[0] // (n_features + 1)
     n_weights = params.shape[0] - n_outputs
     coef = params[:n_weights].reshape(n_outputs, -1)
     return coef, params[n_weights:]
 
 
-class LinearProblem(StateProblem):
+class LinearProblem(GradientProblem):
     """One call's data bound to a linear model's state.
 
     Parameters
     ----------
-    X : ndarray or sparse matrix
-        Training input (all rows; ``rows`` selects the ones to train on).
-    Y : ndarray of shape (n_samples, n_outputs)
-        Encoded targets, float64.
-    sample_weight : ndarray of shape (n_samples,)
-    rows : ndarray of int or None
-        Training rows (the rest may be held out for validation); None for all.
+    data : TrainingData
+        The call's data: input (all rows; ``data.rows`` selects the training rows),
+        encoded targets (float64) and row weights.
     state : dict
         See ``new_state``; updated in place.
     ints, floats : ndarray
@@ -65,28 +65,31 @@ class LinearProblem(StateProblem):
     validation : tuple or None
         ``(X_val, Y_val, sample_weight_val, score)`` where ``score(Z)`` turns raw
         validation outputs into the estimator's score.
+    seed, shuffle : int, bool
+        The row order (see ``RowProblem``).
     """
 
-    def __init__(self, X, Y, sample_weight, rows, state, ints, floats, validation=None):
-        self.X_input = X
-        self.X = as_kernel_matrix(X)
-        self.Y = Y
-        self.sample_weight = sample_weight
-        self.rows = rows
+    moment_steps = linear.C_MOMENT_STEPS
+
+    def __init__(self, data, state, ints, floats, validation=None, *, seed, shuffle=True):
+        super().__init__(data.n_train, ints[linear.I_BATCH_SIZE], seed, shuffle,
+                         data.rows)
+        self.X_input = data.X
+        self.X = as_kernel_matrix(data.X)
+        self.Y = data.Y
+        self.sample_weight = data.sample_weight
         self.state = state
         self.ints = ints
         self.floats = floats
         self.validation = validation
         self.n_outputs = int(ints[linear.I_N_OUTPUTS])
-        self.batch_size = int(ints[linear.I_BATCH_SIZE])
-        self.n_samples = Y.shape[0] if rows is None else rows.shape[0]
+        self.n_features = data.X.shape[1]
 
     def steps_done(self):
         return int(self.state["counters"][linear.C_STEPS])
 
-    def run_epoch(self, order, rates):
-        if self.rows is not None:
-            order = self.rows[order]
+    def run_rows(self, plan):
+        order, rates, step_losses = plan
         s = self.state
         packed = (s["params"], s["moments"], s["l1_applied"], s["average_sum"], s["counters"])
         with quiet_inlining():
@@ -103,8 +106,9 @@ class LinearProblem(StateProblem):
             # iterates the epoch's running loss saw: report (and stop on) their loss.
             Z = self.raw_outputs(self.X_input)
             rows = slice(None) if self.rows is None else self.rows
-            return self._loss(Z[rows], self.Y[rows], self.sample_weight[rows])
-        return loss_sum / weight_sum if weight_sum > 0 else 0.0
+            return {"train_loss": self._loss(Z[rows], self.Y[rows],
+                                             self.sample_weight[rows])}
+        return {"train_loss": loss_sum / weight_sum if weight_sum > 0 else 0.0}
 
     def _loss(self, Z, Y, sample_weight):
         """Weighted mean loss of raw outputs ``Z`` against encoded targets ``Y``."""
@@ -114,7 +118,7 @@ class LinearProblem(StateProblem):
                                np.ascontiguousarray(sample_weight), param))
 
     def raw_outputs(self, X):
-        coef, intercept = model_parameters(self.state, self.n_outputs)
+        coef, intercept = model_parameters(self.state, self.n_features)
         return np.asarray(X @ coef.T + intercept, dtype=np.float64)
 
     def validate(self):
@@ -125,9 +129,8 @@ class LinearProblem(StateProblem):
         return {"val_loss": self._loss(Z, Y_val, weight_val), "val_score": float(score(Z))}
 
     def snapshot(self):
-        coef, intercept = model_parameters(self.state, self.n_outputs)
+        coef, intercept = model_parameters(self.state, self.n_features)
         return np.concatenate([coef.ravel(), intercept])
-
 
     def restore(self, snapshot):
         """Continue from ``snapshot``: raw parameters and running average both equal it."""

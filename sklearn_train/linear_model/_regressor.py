@@ -251,11 +251,10 @@ default="squared_error"
         -------
         self : LinearRegressor
         """
-        self._validate_params()
         return self._fit_common(
-            X, y, sample_weight=sample_weight, classes=None, incremental=False,
-            coef_init=coef_init, intercept_init=intercept_init, X_val=X_val,
-            y_val=y_val, sample_weight_val=sample_weight_val,
+            X, y, incremental=False, sample_weight=sample_weight,
+            init={"coef_init": coef_init, "intercept_init": intercept_init},
+            X_val=X_val, y_val=y_val, sample_weight_val=sample_weight_val,
         )
 
     def partial_fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
@@ -274,11 +273,9 @@ default="squared_error"
         -------
         self : LinearRegressor
         """
-        if not hasattr(self, "_state"):
-            self._validate_params()
         return self._fit_common(
-            X, y, sample_weight=sample_weight, classes=None, incremental=True,
-            X_val=X_val, y_val=y_val, sample_weight_val=sample_weight_val,
+            X, y, incremental=True, sample_weight=sample_weight, X_val=X_val,
+            y_val=y_val, sample_weight_val=sample_weight_val,
         )
 
     def _shape_coef(self, coef):

@@ -10,12 +10,12 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._core import losses, mlp
-from .._targets import NoTargets
+from .._targets import InputTargets
 from ._base import ACTIVATIONS, BaseMLP
 from ._problem import forward
 
 
-class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NoTargets, BaseMLP):
+class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, InputTargets, BaseMLP):
     """Autoencoder: learns a low-dimensional code of the data by reconstructing it.
 
     The network maps the input through ``hidden_layer_sizes`` to a linear code of
@@ -157,9 +157,8 @@ n_features_in_, feature_names_in_
         -------
         self : Autoencoder
         """
-        self._validate_params()
-        return self._fit_common(X, None, sample_weight=sample_weight, classes=None,
-                                incremental=False, X_val=X_val, y_val=X_val)
+        return self._fit_common(X, None, incremental=False, sample_weight=sample_weight,
+                                X_val=X_val, y_val=X_val)
 
     def partial_fit(self, X, y=None, sample_weight=None, *, X_val=None):
         """Train one epoch over ``X``, continuing from the current state.
@@ -176,10 +175,8 @@ n_features_in_, feature_names_in_
         -------
         self : Autoencoder
         """
-        if not hasattr(self, "_state"):
-            self._validate_params()
-        return self._fit_common(X, None, sample_weight=sample_weight, classes=None,
-                                incremental=True, X_val=X_val, y_val=X_val)
+        return self._fit_common(X, None, incremental=True, sample_weight=sample_weight,
+                                X_val=X_val, y_val=X_val)
 
     def transform(self, X):
         """The code (bottleneck activations) of each row.
@@ -242,12 +239,11 @@ n_features_in_, feature_names_in_
         codes[self._code_layer()] = mlp.IDENTITY  # a linear code
         return codes
 
-    def _validation_set(self, X, y, sample_weight, X_val, y_val, sample_weight_val,
-                        classes):
+    def _validation_set(self, data, X_val, y_val, sample_weight_val, classes):
         if X_val is None:
-            return super()._validation_set(X, y, sample_weight, None, None, None, classes)
+            return super()._validation_set(data, None, None, None, classes)
         X_val = validate_data(self, X_val, reset=False, accept_sparse="csr",
-                              dtype=X.dtype, order="C")
+                              dtype=data.X.dtype, order="C")
         weight = np.ones(X_val.shape[0])
         return None, (X_val, X_val, np.empty((X_val.shape[0], 0)), weight)
 
@@ -257,14 +253,14 @@ n_features_in_, feature_names_in_
     def _initial_intercept(self, Y, sample_weight):
         return np.zeros(self.n_features_in_)
 
-    def _validation_problem(self, validation, current_model):
+    def _validation_problem(self, data):
         if isinstance(self.scoring, str):
             raise ValueError(
                 f"scoring={self.scoring!r}: scikit-learn's scorers need predictions, "
                 "which an Autoencoder does not make. Pass None (the R^2 of the "
                 "reconstruction) or a callable scorer(autoencoder, X_val, X_val)."
             )
-        return super()._validation_problem(validation, current_model)
+        return super()._validation_problem(data)
 
     def _score_outputs(self, Z, y, sample_weight):
         # weighted by each feature's variance: a near-constant feature's own R^2 is

@@ -19,7 +19,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._core import mlp
 from .._core.optimizers import N_HYPER
 from .._core.schedules import SCHEDULES
-from .._estimator import OPTIMIZERS, TrainedEstimator
+from .._estimator import TrainedEstimator
+from .._gradient import GRADIENT_PARAMETERS, OPTIMIZERS, GradientMixin
+from .._supervised import SUPERVISED_PARAMETERS, SupervisedMixin
 from ._problem import MLPProblem, build_layout, forward, layer_views, new_state
 
 ACTIVATIONS = {
@@ -32,13 +34,15 @@ ACTIVATIONS = {
 }
 
 
-class BaseMLP(TrainedEstimator):
+class BaseMLP(SupervisedMixin, GradientMixin, TrainedEstimator):
     """Base class of the networks (not public)."""
 
     _MOMENT_STEPS = mlp.C_MOMENT_STEPS
 
     _parameter_constraints = {
         **TrainedEstimator._parameter_constraints,
+        **GRADIENT_PARAMETERS,
+        **SUPERVISED_PARAMETERS,
         # "optimal" is the linear models' 1 / (alpha (t0 + t)) from SVM theory: for a
         # network it starts near 1 / sqrt(alpha), about 10 at the default alpha
         "learning_rate": [StrOptions(set(SCHEDULES) - {"optimal"})],
@@ -100,24 +104,26 @@ class BaseMLP(TrainedEstimator):
 
     # -- the network's part of training -------------------------------------------------
 
-    def _initial_state(self, X, Y, sample_weight, incremental, init):
-        sizes = self._layer_sizes(X.shape[1], Y.shape[1])
+    def _initial_state(self, data, init):
+        sizes = self._layer_sizes(data.X.shape[1], data.n_outputs)
         n_layers = len(sizes) - 1
         layout, n_params = build_layout(sizes, 0, codes=self._layer_activations(n_layers))
-        state = new_state(layout, n_params, X.dtype)
+        state = new_state(layout, n_params, data.X.dtype)
         rng = check_random_state(self._seed)
         for layer in range(n_layers):
             W, _ = layer_views(state, layer)
             W[...] = _initial_weights(rng, *W.shape, layout[layer, mlp.L_ACTIVATION])
-        if not incremental:
+        if not data.incremental:
             _, output_bias = layer_views(state, n_layers - 1)
-            output_bias[...] = self._initial_intercept(Y, sample_weight)
+            output_bias[...] = self._initial_intercept(
+                data.train_part(data.Y), data.train_part(data.sample_weight))
         if self.init is not None:
             self._copy_layers_from(self.init, state)
         self._set_frozen(state)
         return state
 
-    def _continue_state(self, X, n_outputs, init):
+    def _continue_state(self, data, init):
+        X, n_outputs = data.X, data.n_outputs
         layout = self._state["layout"]
         n_out = self._layer_sizes(X.shape[1], n_outputs)[-1]
         if layout[0, mlp.L_IN] != X.shape[1] or layout[-1, mlp.L_OUT] != n_out:
@@ -212,13 +218,12 @@ class BaseMLP(TrainedEstimator):
     def _input_noise(self):
         return 0.0
 
-    def _make_problem(self, X, Y, sample_weight, rows, state, validation):
-        n_train = Y.shape[0] if rows is None else rows.shape[0]
-        ints, floats = self._kernel_settings(n_train)
-        return MLPProblem(X, Y, sample_weight, rows, state, ints, floats, validation,
-                          reconstruct=self._reconstruct)
+    def _make_problem(self, data, state):
+        ints, floats = self._kernel_settings(data.n_train)
+        return MLPProblem(data, state, ints, floats, self._validation_problem(data),
+                          seed=self._seed, shuffle=self.shuffle)
 
-    def _fitted_attributes(self, state, n_outputs):
+    def _fitted_attributes(self, state):
         layout = state["layout"]
         coefs, intercepts = [], []
         for layer in range(layout.shape[0]):

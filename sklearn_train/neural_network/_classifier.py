@@ -210,10 +210,9 @@ default="constant"
         -------
         self : MLPClassifier
         """
-        self._validate_params()
         return self._fit_common(
-            X, y, sample_weight=sample_weight, classes=None, incremental=False,
-            X_val=X_val, y_val=y_val, sample_weight_val=sample_weight_val,
+            X, y, incremental=False, sample_weight=sample_weight, X_val=X_val,
+            y_val=y_val, sample_weight_val=sample_weight_val,
         )
 
     def partial_fit(self, X, y, classes=None, sample_weight=None, *, X_val=None,
@@ -238,17 +237,16 @@ default="constant"
         -------
         self : MLPClassifier
         """
-        if not hasattr(self, "_state"):
-            self._validate_params()
-            if classes is None and np.ndim(y) != 2:
-                raise ValueError("classes must be passed on the first call to partial_fit.")
+        self._check_params()
+        if not hasattr(self, "_state") and classes is None and np.ndim(y) != 2:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
         if self.class_weight == "balanced":
             raise ValueError(
                 "class_weight='balanced' is not supported by partial_fit: it needs all "
                 "of y. Pass the weights as a dict (see compute_class_weight)."
             )
         return self._fit_common(
-            X, y, sample_weight=sample_weight, classes=classes, incremental=True,
+            X, y, incremental=True, sample_weight=sample_weight, classes=classes,
             X_val=X_val, y_val=y_val, sample_weight_val=sample_weight_val,
         )
 
@@ -274,15 +272,14 @@ default="constant"
             y = column_or_1d(y, warn=True)  # a column of labels, not multilabel data
         return X, y, sample_weight
 
-    def _validation_set(self, X, y, sample_weight, X_val, y_val, sample_weight_val,
-                        classes):
+    def _validation_set(self, data, X_val, y_val, sample_weight_val, classes):
         if y_val is not None and np.ndim(y_val) == 2 and np.shape(y_val)[1] == 1:
             y_val = column_or_1d(y_val, warn=True)
-        return super()._validation_set(X, y, sample_weight, X_val, y_val,
-                                       sample_weight_val, classes)
+        return super()._validation_set(data, X_val, y_val, sample_weight_val, classes)
 
     def _encode_targets(self, y, classes, first_call, weights_from_y=False):
-        multilabel = type_of_target(y) == "multilabel-indicator"
+        # (a label vector is never multilabel: skip type_of_target's scan of it)
+        multilabel = np.ndim(y) == 2 and type_of_target(y) == "multilabel-indicator"
         if first_call:
             self._multilabel = multilabel
         elif multilabel != self._multilabel:
@@ -298,7 +295,7 @@ default="constant"
         elif y.shape[1] != self.classes_.shape[0]:
             raise ValueError(f"y has {y.shape[1]} labels; the first fit had "
                              f"{self.classes_.shape[0]}.")
-        return np.where(y > 0, 1.0, -1.0), np.ones(y.shape[0])
+        return np.where(y > 0, 1.0, -1.0), None
 
     def _loss_code(self):
         binary, multiclass = CLASSIFICATION_LOSSES[self.loss]

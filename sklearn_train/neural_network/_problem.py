@@ -12,7 +12,8 @@ from .._core import mlp
 from .._core._jit import quiet_inlining
 from .._core.data import as_kernel_matrix
 from .._core.losses import mean_loss
-from .._training import DivergenceError, StateProblem
+from .._problems import GradientProblem
+from .._training import DivergenceError
 
 
 def build_layout(sizes, activation, output_activation=mlp.IDENTITY, codes=None):
@@ -71,32 +72,28 @@ def forward(X, state, first=0, last=None):
     return out
 
 
-class MLPProblem(StateProblem):
-    """One call's data bound to a network's state (see ``LinearProblem``).
+class MLPProblem(GradientProblem):
+    """One call's data bound to a network's state (see ``LinearProblem``); the
+    settings say whether it is an autoencoder, whose targets are its inputs."""
 
-    ``reconstruct``: an autoencoder, whose targets are its inputs.
-    """
+    moment_steps = mlp.C_MOMENT_STEPS
 
-    def __init__(self, X, Y, sample_weight, rows, state, ints, floats, validation=None,
-                 reconstruct=False):
-        self.X = as_kernel_matrix(X)
-        self.Y = Y
-        self.sample_weight = sample_weight
-        self.rows = rows
+    def __init__(self, data, state, ints, floats, validation=None, *, seed, shuffle=True):
+        super().__init__(data.n_train, ints[mlp.I_BATCH_SIZE], seed, shuffle, data.rows)
+        self.X = as_kernel_matrix(data.X)
+        self.Y = data.Y
+        self.sample_weight = data.sample_weight
         self.state = state
         self.ints = ints
         self.floats = floats
         self.validation = validation
-        self.reconstruct = reconstruct
-        self.batch_size = int(ints[mlp.I_BATCH_SIZE])
-        self.n_samples = Y.shape[0] if rows is None else rows.shape[0]
+        self.reconstruct = bool(ints[mlp.I_RECONSTRUCT])
 
     def steps_done(self):
         return int(self.state["counters"][mlp.C_STEPS])
 
-    def run_epoch(self, order, rates):
-        if self.rows is not None:
-            order = self.rows[order]
+    def run_rows(self, plan):
+        order, rates, step_losses = plan
         s = self.state
         with quiet_inlining():
             loss_sum, weight_sum, status = mlp.mlp_epoch(
@@ -108,7 +105,7 @@ class MLPProblem(StateProblem):
             raise DivergenceError("the training loss became infinite or NaN.")
         if not np.isfinite(s["params"]).all():
             raise DivergenceError("the parameters became infinite or NaN.")
-        return loss_sum / weight_sum if weight_sum > 0 else 0.0
+        return {"train_loss": loss_sum / weight_sum if weight_sum > 0 else 0.0}
 
     def validate(self):
         if self.validation is None:
@@ -129,4 +126,3 @@ class MLPProblem(StateProblem):
 
     def restore(self, snapshot):
         self.state["params"][:] = snapshot
-

@@ -150,10 +150,9 @@ callbacks_, n_features_in_, feature_names_in_
         -------
         self : MLPRegressor
         """
-        self._validate_params()
         return self._fit_common(
-            X, y, sample_weight=sample_weight, classes=None, incremental=False,
-            X_val=X_val, y_val=y_val, sample_weight_val=sample_weight_val,
+            X, y, incremental=False, sample_weight=sample_weight, X_val=X_val,
+            y_val=y_val, sample_weight_val=sample_weight_val,
         )
 
     def partial_fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
@@ -171,11 +170,9 @@ callbacks_, n_features_in_, feature_names_in_
         -------
         self : MLPRegressor
         """
-        if not hasattr(self, "_state"):
-            self._validate_params()
         return self._fit_common(
-            X, y, sample_weight=sample_weight, classes=None, incremental=True,
-            X_val=X_val, y_val=y_val, sample_weight_val=sample_weight_val,
+            X, y, incremental=True, sample_weight=sample_weight, X_val=X_val,
+            y_val=y_val, sample_weight_val=sample_weight_val,
         )
 
     def transform(self, X):

@@ -315,7 +315,7 @@ def test_early_stopping_on_explicit_validation_data(case):
 
 
 def test_validation_score_on_the_held_out_split_is_accuracy_at_the_best_epoch():
-    from sklearn_train._training import split_validation
+    from sklearn_train._data import split_validation
 
     X, y = binary_data(n=300, n_features=8, seed=1)
     clf = LinearClassifier(early_stopping=True, eta0=0.2, n_iter_no_change=3,
@@ -332,7 +332,7 @@ def test_validation_score_on_the_held_out_split_is_accuracy_at_the_best_epoch():
 
 def test_validation_on_the_held_out_split_weights_by_class_weight_once():
     """Training weights rows by class_weight; the held-out rows must be weighted alike."""
-    from sklearn_train._training import split_validation
+    from sklearn_train._data import split_validation
 
     X, y = binary_data(n=300, n_features=8, seed=1)
     class_weight = {0: 1.0, 1: 10.0}
