@@ -4,14 +4,16 @@ Plain Python and NumPy, evaluated once per epoch: ``epoch_rates`` returns one ra
 mini-batch (or a single rate when all are equal), which the compiled epoch kernel reads
 by batch index. Step-based schedules (``optimal``, ``invscaling``) use the global step
 count, so they continue across ``partial_fit`` calls; epoch-based ones (``cosine``,
-``exponential``, ``warmup``) use the fractional epoch ``epoch + b / n_steps``.
+``exponential``, ``linear``, ``warmup``) use the fractional epoch ``epoch + b /
+n_steps``.
 """
 
 import math
 
 import numpy as np
 
-SCHEDULES = ("constant", "optimal", "invscaling", "adaptive", "cosine", "exponential")
+SCHEDULES = ("constant", "optimal", "invscaling", "adaptive", "cosine", "exponential",
+             "linear")
 
 # ``adaptive`` divides the rate by this on a plateau and stops below ``ADAPTIVE_MIN``
 # (the values of scikit-learn's SGD).
@@ -37,7 +39,8 @@ def epoch_rates(kind, eta0, *, first_step, n_steps, epoch, alpha=1e-4, power_t=0
 
     Parameters
     ----------
-    kind : {"constant", "optimal", "invscaling", "adaptive", "cosine", "exponential"}
+    kind : {"constant", "optimal", "invscaling", "adaptive", "cosine", "exponential", \
+"linear"}
     eta0 : float
         Initial (base) learning rate.
     first_step : int
@@ -55,7 +58,8 @@ def epoch_rates(kind, eta0, *, first_step, n_steps, epoch, alpha=1e-4, power_t=0
     warmup : float
         Epochs of linear warm-up from near zero to the scheduled rate; 0 for none.
     horizon : int
-        Epochs over which ``cosine`` anneals from ``eta0`` to zero (``max_iter``).
+        Epochs over which ``cosine`` and ``linear`` anneal from ``eta0`` to zero
+        (``max_iter``).
     current : float, optional
         Present rate of ``adaptive`` (``eta0`` before any reduction).
 
@@ -84,6 +88,9 @@ def epoch_rates(kind, eta0, *, first_step, n_steps, epoch, alpha=1e-4, power_t=0
         rates = eta0 * 0.5 * (1.0 + np.cos(np.pi * np.minimum(progress / horizon, 1.0)))
     elif kind == "exponential":
         rates = eta0 * lr_decay**progress
+    elif kind == "linear":
+        # UMAP's decay, eta0 * (1 - epoch / n_epochs), here along the steps too
+        rates = eta0 * np.maximum(1.0 - progress / horizon, 0.0)
     else:
         raise ValueError(f"Unknown learning_rate schedule {kind!r}.")
     if warmup > 0 and epoch < warmup:

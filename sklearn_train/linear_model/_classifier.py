@@ -35,12 +35,12 @@ class LinearClassifier(ClassifierTargets, ClassifierMixin, BaseLinear):
         in each mini-batch (cost O(nnz)) unless L1 is combined with L2 (elasticnet)
         or averaging; the others update every weight each step.
     learning_rate : {"constant", "optimal", "invscaling", "adaptive", "cosine", \
-"exponential"}, default="invscaling"
+"exponential", "linear"}, default="invscaling"
         Schedule of the step size: ``eta0`` throughout; ``1 / (alpha * (t0 + t))``;
         ``eta0 / (t + 1) ** power_t`` over optimizer steps ``t = 0, 1, ...``; ``eta0``
-        divided by
-        5 after ``n_iter_no_change`` epochs without improvement; cosine annealing
-        from ``eta0`` to zero over ``max_iter`` epochs; ``eta0 * lr_decay ** epoch``.
+        divided by 5 after ``n_iter_no_change`` epochs without improvement; cosine
+        annealing from ``eta0`` to zero over ``max_iter`` epochs; ``eta0 * lr_decay **
+        epoch``; a linear decay from ``eta0`` to zero over ``max_iter`` epochs.
         The default decays with the number of steps rather than epochs, so a small
         data set keeps large steps for many epochs while a large one settles within
         its first epoch, below the noise floor of a constant rate.

@@ -36,7 +36,7 @@ default="squared_error"
         ``"sgd"`` touches only the features present in each mini-batch (cost O(nnz))
         unless L1 is combined with L2 (elasticnet) or averaging.
     learning_rate : {"constant", "optimal", "invscaling", "adaptive", "cosine", \
-"exponential"}, default="invscaling"
+"exponential", "linear"}, default="invscaling"
         Schedule of the step size (see ``LinearClassifier``); ``invscaling`` is
         ``eta0 / (t + 1) ** power_t`` over optimizer steps ``t = 0, 1, ...``.
     eta0 : float or "auto", default="auto"

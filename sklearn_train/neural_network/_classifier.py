@@ -43,8 +43,8 @@ default="relu"
     loss : {"log_loss", "focal"}, default="log_loss"
     optimizer : {"adam", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", \
 "adamw"}, default="adam"
-    learning_rate : {"constant", "invscaling", "adaptive", "cosine", "exponential"}, \
-default="constant"
+    learning_rate : {"constant", "invscaling", "adaptive", "cosine", "exponential", \
+"linear"}, default="constant"
         Schedule of the step size (see ``LinearClassifier``; its "optimal" schedule,
         from the theory of linear SVMs, is not offered for networks).
     eta0 : float, default=0.001

@@ -70,6 +70,23 @@ def test_cosine_anneals_from_eta0_to_zero_over_the_horizon():
     np.testing.assert_allclose(rates[horizon * n_steps:], 0.0, atol=1e-17)
 
 
+def test_linear_decays_to_zero_over_the_horizon_as_umap():
+    """UMAP's ``alpha = eta0 * (1 - epoch / n_epochs)`` at the start of each epoch,
+    interpolated along its steps, and zero from the horizon on."""
+    n_steps, horizon, eta0 = 4, 5, 1.0
+    rates = np.concatenate([
+        rates_of("linear", eta0, first_step=e * n_steps, n_steps=n_steps, epoch=e,
+                 horizon=horizon)
+        for e in range(horizon + 2)
+    ])
+    starts = rates[::n_steps]
+    np.testing.assert_allclose(starts[:horizon], eta0 * (1 - np.arange(horizon) / horizon),
+                               rtol=1e-13)
+    np.testing.assert_allclose(np.diff(rates[:horizon * n_steps]), -eta0 / (horizon * n_steps),
+                               rtol=1e-12)
+    np.testing.assert_array_equal(rates[horizon * n_steps:], 0.0)
+
+
 def test_exponential_decays_by_lr_decay_per_epoch():
     n_steps, decay = 4, 0.8
     for epoch in (0, 3):
