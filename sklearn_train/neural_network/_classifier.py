@@ -279,7 +279,15 @@ default="relu"
 
     def _encode_targets(self, y, classes, first_call, weights_from_y=False):
         # (a label vector is never multilabel: skip type_of_target's scan of it)
-        multilabel = np.ndim(y) == 2 and type_of_target(y) == "multilabel-indicator"
+        kind = type_of_target(y) if np.ndim(y) == 2 else "labels"
+        if kind not in ("labels", "multilabel-indicator"):
+            raise ValueError(
+                f"{type(self).__name__} takes a vector of labels, or a 0/1 indicator "
+                f"matrix for multilabel data; y has shape {np.shape(y)} and is "
+                f"{kind!r} (one classifier per column of labels is "
+                "sklearn.multioutput.MultiOutputClassifier)."
+            )
+        multilabel = kind == "multilabel-indicator"
         if first_call:
             self._multilabel = multilabel
         elif multilabel != self._multilabel:

@@ -708,6 +708,18 @@ def test_mismatched_lengths_are_refused(Estimator):
         Estimator(max_iter=1).fit(X, y[:-1])
 
 
+def test_columns_of_multiclass_labels_are_refused_clearly():
+    """Two columns of labels that are not 0/1 are neither labels nor multilabel
+    indicators (it was a bare IndexError from the target encoding)."""
+    X, y = small_problem(MLPClassifier)
+    Y = np.c_[y, (np.arange(y.shape[0]) % 3)]
+    with pytest.raises(ValueError, match="multiclass-multioutput"):
+        MLPClassifier(max_iter=1).fit(X, Y)
+    fitted = MLPClassifier(max_iter=1).fit(X, y)
+    with pytest.raises(ValueError, match="multiclass-multioutput"):
+        fitted.partial_fit(X, Y)
+
+
 def test_one_class_is_refused():
     X, y = small_problem(MLPClassifier)
     with pytest.raises(ValueError, match="at least 2 classes"):
