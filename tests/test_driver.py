@@ -224,3 +224,28 @@ def test_row_orders_depend_on_seed_epoch_and_partition_only():
         assert not np.array_equal(other, base)
     assert not np.array_equal(others[2], others[3])
     np.testing.assert_array_equal(epoch_order(5, False, 7, 3), np.arange(5))
+
+
+def test_an_estimator_callback_resets_the_optimizer():
+    """Through an estimator: resetting Adam at the end of a partial_fit call makes
+    the next call a fresh Adam run from the parameters reached (the same as a fit
+    started there with coef_init, which starts its optimizer afresh)."""
+    from sklearn.datasets import make_classification
+
+    from sklearn_train import LinearClassifier
+
+    X, y = make_classification(200, 5, random_state=0)
+    settings = dict(learning_rate="constant", eta0=0.05, shuffle=False, random_state=0)
+    reset = LambdaCallback(on_epoch_end=lambda run: run.reset_optimizer())
+    model = LinearClassifier(callbacks=[reset], **settings)
+    model.partial_fit(X[:100], y[:100], classes=[0, 1])
+    assert not model._state["moments"].any()
+    start = model.coef_.copy(), model.intercept_.copy()
+    model.partial_fit(X[100:], y[100:])
+    fresh = LinearClassifier(max_iter=1, tol=None, **settings).fit(
+        X[100:], y[100:], coef_init=start[0], intercept_init=start[1])
+    np.testing.assert_allclose(model.coef_, fresh.coef_, rtol=1e-12)
+    np.testing.assert_allclose(model.intercept_, fresh.intercept_, rtol=1e-12)
+    kept = LinearClassifier(**settings).partial_fit(X[:100], y[:100], classes=[0, 1])
+    kept.partial_fit(X[100:], y[100:])
+    assert not np.allclose(kept.coef_, model.coef_, rtol=1e-6)
