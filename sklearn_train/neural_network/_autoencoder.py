@@ -203,6 +203,9 @@ n_features_in_, feature_names_in_
         X_original : ndarray of shape (n_samples, n_features_in_)
         """
         check_is_fitted(self)
+        if np.iscomplexobj(X):
+            raise ValueError("Complex data not supported: inverse_transform takes real "
+                             "codes.")
         codes = np.asarray(X, dtype=self._state["params"].dtype)
         if codes.ndim != 2 or codes.shape[1] != self._n_features_out:
             raise ValueError(f"inverse_transform expects codes of shape (n_samples, "

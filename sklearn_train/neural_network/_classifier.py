@@ -7,7 +7,7 @@ from scipy.special import expit, log_expit
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, ClassifierMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._targets import CLASSIFICATION_LOSSES, ClassifierTargets
 from ._base import BaseMLP
@@ -374,6 +374,7 @@ default="relu"
 def _last_hidden(estimator, X):
     """The last hidden layer's activations of a fitted network: the features its
     output layer reads (the input itself when there is no hidden layer)."""
+    check_is_fitted(estimator)
     n_layers = estimator._state["layout"].shape[0]
     if n_layers == 1:
         X = estimator._check_input(X)
