@@ -55,7 +55,8 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 from ._callback_tasks import CallbackSupportMixin, EpochTasks, callbacks_listen
 from ._callback_tasks import with_callbacks
 from ._data import TrainingData, plain_rows, plain_weights
-from ._training import Settings, TrainingState, mark_best, new_progress, train
+from ._training import DivergenceError, Settings, TrainingState, mark_best, new_progress
+from ._training import train
 from .callbacks import Callback
 
 # Attributes scikit-learn's callback protocol keeps on an estimator during a fit: not
@@ -107,6 +108,11 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
 
     def _monitors_validation(self):
         return False
+
+    def _divergence_note(self, data):
+        """What in this call's data may have made training diverge (or None); asked
+        only when it diverges."""
+        return None
 
     def _schedule(self, progress):
         """The learning-rate fields of ``Settings``: a constant rate by default."""
@@ -250,6 +256,7 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
         live = {}  # the call's problem and run, once they exist (for model copies)
         data.current_model = lambda: self._copy_at(live["problem"], live["run"], False)
         problem = live["problem"] = self._make_problem(data, state)
+        problem.divergence_note = lambda: self._divergence_note(data)
         run, tasks = self._run_epochs(problem, progress, data, continuing, live)
         self._commit(problem, run, data, tasks)
         return self
@@ -294,6 +301,7 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
         if tasks is not None:
             tasks.end()
         attributes = self._fitted_attributes(problem.state)
+        _check_finite(attributes)
         attributes.update(self._training_attributes(problem, problem.state,
                                                     run._progress, run.history, run))
         attributes.update(final)
@@ -353,6 +361,19 @@ def _parameter_names(cls):
     if names is None:
         names = _PARAMETER_NAMES[cls] = tuple(cls._get_param_names())
     return names
+
+
+def _check_finite(attributes):
+    """The promise behind every fit: no NaN or infinite fitted parameter, whatever
+    path training took (the call then fails and leaves the estimator as it was)."""
+    for name, value in attributes.items():
+        arrays = value if isinstance(value, list) else [value]
+        for array in arrays:
+            if (isinstance(array, np.ndarray) and array.dtype.kind == "f"
+                    and not np.isfinite(array).all()):
+                raise DivergenceError(
+                    f"Training diverged: {name} became infinite or NaN. Scale the "
+                    "features and the target, or lower eta0.")
 
 
 def _rows_of(data, rows):

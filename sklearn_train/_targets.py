@@ -55,6 +55,8 @@ REGRESSION_LOSSES = {
     "tweedie": losses.TWEEDIE,
 }
 _LOG_LINK = ("poisson", "gamma", "tweedie")
+# Targets beyond this are named when a regression diverges (scale them first).
+_LARGE_TARGET = 1e4
 # Smallest mean used to place a log-link intercept (all-zero targets give log(0)).
 _MIN_MEAN = 1e-10
 
@@ -163,8 +165,13 @@ class ClassifierTargets:
             # set_params changed class_weight in between
             if (weights_from_y or not hasattr(self, "_class_weights")
                     or self._class_weight_source != self.class_weight):
-                self._class_weights = compute_class_weight(
-                    self.class_weight, classes=self.classes_, y=y)
+                weights = compute_class_weight(self.class_weight, classes=self.classes_,
+                                               y=y)
+                if not (np.all(np.isfinite(weights)) and np.all(weights >= 0)):
+                    raise ValueError(
+                        f"class_weight must give every class a finite, non-negative "
+                        f"weight; got {self.class_weight!r}.")
+                self._class_weights = weights
                 self._class_weight_source = copy.deepcopy(self.class_weight)
             factor = self._class_weights[index]
         return np.ascontiguousarray(Y), factor
@@ -320,6 +327,13 @@ class RegressorTargets:
 
     def _loss_code(self):
         return REGRESSION_LOSSES[self.loss]
+
+    def _divergence_note(self, data):
+        largest = float(np.max(np.abs(data.Y))) if data.Y.size else 0.0
+        if largest <= _LARGE_TARGET:
+            return None
+        return (f"The target reaches {largest:.3g}: scale it (for example with "
+                "sklearn.compose.TransformedTargetRegressor and a StandardScaler).")
 
     def _loss_param(self):
         if self.loss == "quantile":

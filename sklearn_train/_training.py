@@ -27,6 +27,8 @@ that owns its data, its compiled epoch and its state, with this interface::
                                      per-step losses: ``run_epoch`` then also returns
                                      ``"step_losses"`` (kept out of the history)
     divergence_advice                what to try when the problem diverges
+    divergence_note() -> str|None    what in the data may have caused it (set by
+                                     the estimator: a huge target, ...)
 
 Between two epochs, in Python, ``train`` asks the schedule for the rates, writes a
 ``history_`` row, calls the callbacks (ours, and scikit-learn's through ``tasks``),
@@ -420,13 +422,17 @@ _GROWTH_LIMIT = 10.0
 
 
 def _advice(problem, settings):
-    """What to try when training diverges: the problem's own advice (a model without
-    a learning rate), else the gradient trainers'."""
+    """What to try when training diverges: what the data suggests first, then the
+    problem's own advice (a model without a learning rate), else the gradient
+    trainers'."""
     advice = getattr(problem, "divergence_advice", None)
-    if advice is not None:
-        return advice
-    return (f"Try a smaller eta0 (it is {settings.eta0:g}), scale the features (for "
-            "example with StandardScaler), or an adaptive optimizer such as 'adam'.")
+    if advice is None:
+        advice = (f"Try a smaller eta0 (it is {settings.eta0:g}), scale the features "
+                  "(for example with StandardScaler), or an adaptive optimizer such as "
+                  "'adam'.")
+    note = getattr(problem, "divergence_note", None)
+    note = note() if note is not None else None
+    return advice if note is None else f"{note} {advice}"
 
 
 def _check_growth(history, advice):

@@ -45,6 +45,7 @@ import inspect
 import math
 import os
 import pickle
+import string
 import tempfile
 import warnings
 
@@ -349,8 +350,12 @@ class Checkpoint(Callback):
     Parameters
     ----------
     path : str or path-like
-        Where to write; may contain ``{epoch}`` (and any other history column) to
-        keep one file per saved epoch.
+        Where to write; may name history columns in braces, as ``str.format`` does
+        (``"model-{epoch}.joblib"``, ``"{val_loss:.4f}.joblib"``), to keep one file
+        per saved epoch. A literal brace is written twice: ``"run{{1}}.joblib"``
+        writes ``run{1}.joblib``. A field that is not a column name (``{}``,
+        ``{1}``) is refused when the callback is made; a column the rows do not
+        have, at the first epoch.
     monitor : str, default="val_loss"
     mode : {"auto", "min", "max"}, default="auto"
     save_best_only : bool, default=True
@@ -390,6 +395,7 @@ class Checkpoint(Callback):
         self.monitor = monitor
         self.mode = mode
         self.save_best_only = save_best_only
+        _path_fields(path)  # a broken template fails here, not after an epoch
 
     def on_train_begin(self, run):
         if not hasattr(self, "_watch"):
@@ -405,6 +411,13 @@ class Checkpoint(Callback):
             self.best_ = self._watch.best_value
             self.best_epoch_ = row["epoch"]
         if improved or not self.save_best_only:
+            missing = sorted(set(_path_fields(self.path)) - set(row))
+            if missing:
+                raise ValueError(
+                    f"Checkpoint path {os.fspath(self.path)!r} names "
+                    f"{', '.join('{' + name + '}' for name in missing)}, which the "
+                    f"history rows do not have (they have {sorted(row)}); write a "
+                    "literal brace twice: '{{' and '}}'.")
             path = os.fspath(self.path).format(**row)
             _write(self._serialise(run.model()), path)
             self.saved_.append(path)
@@ -428,6 +441,24 @@ class Checkpoint(Callback):
             if callable(getattr(model, "scoring", None)):
                 model.set_params(scoring=None)
             return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _path_fields(path):
+    """The history columns a Checkpoint path template names (see its docstring)."""
+    text = os.fspath(path)
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as error:  # a lone brace
+        raise ValueError(f"Checkpoint path {text!r} is not a valid template ({error}); "
+                         "write a literal brace twice: '{{' and '}}'.") from None
+    fields = [field for _, field, _, _ in parsed if field is not None]
+    for field in fields:
+        if not field.isidentifier():
+            raise ValueError(
+                f"Checkpoint path {text!r} has the field {{{field}}}: fields name "
+                "history columns, such as {epoch} or {val_loss:.4f}; write a literal "
+                "brace twice: '{{' and '}}'.")
+    return fields
 
 
 def _write(data, path):

@@ -700,22 +700,9 @@ def test_inference_call_refuses_clearly_or_answers(spec, method, inference_case)
 RELIABILITY_REPORT_CASES = []
 
 
-# Cases of the reliability issue still open: each fix takes its id out of this set.
-OPEN_IN_RELIABILITY_ISSUE = {
-    "LinearRegressor-huber-average-early_stopping-float-max-target",
-    "LinearClassifier-negative-class_weight", "MLPClassifier-negative-class_weight",
-    "LinearClassifier-NaN-class_weight", "MLPClassifier-NaN-class_weight",
-    "Checkpoint-positional-field-in-path", "Checkpoint-unknown-field-in-path",
-    "MLPClassifier-init-array-short-message",
-}
-
-
 def reliability_case(id):
     def register(build):
-        marks = ()
-        if id in OPEN_IN_RELIABILITY_ISSUE:
-            marks = pytest.mark.xfail(strict=True, reason="open in the reliability issue")
-        RELIABILITY_REPORT_CASES.append(pytest.param(build, id=id, marks=marks))
+        RELIABILITY_REPORT_CASES.append(pytest.param(build, id=id))
         return build
     return register
 
@@ -778,6 +765,30 @@ reliability_case("Checkpoint-positional-field-in-path")(
     lambda tmp_path: _checkpoint_attempt(tmp_path, "run{1}.joblib"))
 reliability_case("Checkpoint-unknown-field-in-path")(
     lambda tmp_path: _checkpoint_attempt(tmp_path, "model_{date}.joblib"))
+
+
+@reliability_case("LinearRegressor-eta0-auto-float32-feature-of-1e30")
+def _auto_rate_underflows_in_float32(tmp_path):
+    X = X_GOOD.astype(np.float32)
+    X[0, 0] = 1e30
+    estimator = LinearRegressor(**QUICK)
+    return Attempt(estimator, lambda: estimator.fit(X, Y_REGRESSION),
+                   refused(r"(?s)(?=.*eta0)(?=.*scale)(?=.*float32)"))
+
+
+@reliability_case("LinearRegressor-eta0-auto-float64-features-near-1e160")
+def _auto_rate_underflows_in_float64(tmp_path):
+    estimator = LinearRegressor(**QUICK)
+    return Attempt(estimator, lambda: estimator.fit(X_GOOD * 1e160, Y_REGRESSION),
+                   refused(r"(?s)(?=.*eta0)(?=.*scale)"))
+
+
+@reliability_case("LinearRegressor-huge-target-divergence-names-the-target")
+def _huge_target_advice(tmp_path):
+    estimator = LinearRegressor(**QUICK)
+    return Attempt(estimator, lambda: estimator.fit(X_GOOD, Y_REGRESSION * 1e200),
+                   refused(r"(?s)(?=.*target reaches)(?=.*TransformedTargetRegressor)",
+                           may_diverge=True))
 
 
 @reliability_case("MLPClassifier-init-array-short-message")

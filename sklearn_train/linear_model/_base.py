@@ -64,7 +64,9 @@ class BaseLinear(SupervisedMixin, GradientMixin, TrainedEstimator):
         scale of the features (the step size of scikit-learn's SAG solver, with the
         mean in place of the maximum). Momentum carries a gradient ``1 / (1 -
         momentum)`` times, so its rate is that much smaller; the adaptive optimizers
-        normalise gradients themselves and start at 0.01.
+        normalise gradients themselves and start at 0.01. Features so large that
+        this rate is no longer a normal number in the data's precision (after the
+        division by the batch size) are refused: training would not move.
         """
         if self.eta0 != "auto":
             return float(self.eta0)
@@ -76,9 +78,17 @@ class BaseLinear(SupervisedMixin, GradientMixin, TrainedEstimator):
         else:
             norms = np.einsum("ij,ij->i", X, X, dtype=np.float64)
         mean_norm = float(np.mean(data.train_part(norms)))
-        rate = 1.0 / (mean_norm + float(self.fit_intercept))
+        curvature = mean_norm + float(self.fit_intercept)
+        rate = 1.0 / curvature if curvature > 0 else 1.0  # (all-zero rows, no intercept)
         if self.optimizer in ("momentum", "nesterov"):
             rate *= 1.0 - self.momentum
+        if not rate / self.batch_size >= np.finfo(X.dtype).tiny:
+            raise ValueError(
+                f"eta0='auto' derives the learning rate from the scale of the features: "
+                f"their mean squared row norm is {mean_norm:.3g}, so the rate would be "
+                f"{rate:.3g}, too small for {X.dtype} arithmetic (training would not "
+                "move). Scale the features (for example with StandardScaler), or set "
+                "eta0 to a number.")
         return rate
 
     def _kernel_settings(self, n_outputs, n_rows, sparse_input):

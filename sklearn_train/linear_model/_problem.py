@@ -104,10 +104,14 @@ class LinearProblem(GradientProblem):
         if s["counters"][linear.C_N_AVERAGED] > 0:
             # The averaged parameters predict, and they converge more slowly than the
             # iterates the epoch's running loss saw: report (and stop on) their loss.
+            if not np.isfinite(s["average_sum"]).all():
+                raise DivergenceError("the averaged parameters became infinite or NaN.")
             Z = self.raw_outputs(self.X_input)
             rows = slice(None) if self.rows is None else self.rows
-            return {"train_loss": self._loss(Z[rows], self.Y[rows],
-                                             self.sample_weight[rows])}
+            loss = self._loss(Z[rows], self.Y[rows], self.sample_weight[rows])
+            if not np.isfinite(loss):
+                raise DivergenceError("the averaged model's loss became infinite or NaN.")
+            return {"train_loss": loss}
         return {"train_loss": loss_sum / weight_sum if weight_sum > 0 else 0.0}
 
     def _loss(self, Z, Y, sample_weight):
@@ -133,6 +137,17 @@ class LinearProblem(GradientProblem):
         return np.concatenate([coef.ravel(), intercept])
 
     def restore(self, snapshot):
-        """Continue from ``snapshot``: raw parameters and running average both equal it."""
+        """Continue from ``snapshot``: raw parameters and running average both equal it.
+
+        The average keeps the weight of the steps it stood for; when that sum would
+        overflow (parameters near the float range), averaging starts over from the
+        snapshot instead.
+        """
+        counters = self.state["counters"]
         self.state["params"][:] = snapshot
-        self.state["average_sum"][:] = snapshot * self.state["counters"][linear.C_N_AVERAGED]
+        with np.errstate(over="ignore"):
+            total = snapshot * counters[linear.C_N_AVERAGED]
+        if not np.isfinite(total).all():
+            total = snapshot
+            counters[linear.C_N_AVERAGED] = 1.0
+        self.state["average_sum"][:] = total

@@ -167,6 +167,10 @@ class BaseMLP(SupervisedMixin, GradientMixin, TrainedEstimator):
         output layer too when it matches (same classes or outputs), else it keeps its
         fresh initialisation (a new head for new classes).
         """
+        if not isinstance(source, BaseMLP):
+            raise TypeError(
+                "init must be a fitted MLPClassifier, MLPRegressor or Autoencoder of "
+                f"sklearn_train, or None; got {_short_repr(source)}.")
         check_is_fitted(source, "coefs_")
         layout = state["layout"]
         n_layers = layout.shape[0]
@@ -274,6 +278,14 @@ class BaseMLP(SupervisedMixin, GradientMixin, TrainedEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _short_repr(value):
+    """A description of ``value`` short enough for an error message."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    text = repr(value)
+    return text if len(text) <= 60 else f"a {type(value).__name__}"
 
 
 def _initial_weights(rng, n_in, n_out, activation):
