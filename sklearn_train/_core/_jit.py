@@ -9,11 +9,8 @@ NaN (IEEE) instead of a Python-style check per division, which raised from insid
 kernel and kept every loop with a division from vectorising (Adam's update ran 4x
 slower).
 
-Numba decides whether a cached kernel is still valid from the time stamp of the file
-that defines it, not of the files whose functions it inlined: after an edit to, say,
-``data.py``, the kernels of ``linear.py`` would keep running the old row access. So
-on import, cache files older than the newest core source are removed. In an
-installed package the sources do not change and nothing is removed.
+Where the kernels are cached, and when a cached kernel is stale, is ``_cache``'s
+business: it runs once here, before any kernel is decorated.
 """
 
 import os
@@ -25,15 +22,21 @@ from numba import njit, types
 from numba.core.errors import NumbaIRAssumptionWarning
 from numba.extending import intrinsic, overload
 
+from . import _cache
+
 FASTMATH = frozenset({"reassoc", "contract", "nsz", "arcp"})
+
+
+# whether kernels are cached on disk (see _cache; off only where nothing is writable)
+CACHING = _cache.prepare(os.path.dirname(__file__))
 
 
 def kernel(function=None, *, inline="never"):
     """``numba.njit`` with the core's settings; ``inline="always"`` for tiny helpers."""
 
     def decorate(f):
-        return njit(cache=True, nogil=True, fastmath=set(FASTMATH), error_model="numpy",
-                    inline=inline)(f)
+        return njit(cache=CACHING, nogil=True, fastmath=set(FASTMATH),
+                    error_model="numpy", inline=inline)(f)
 
     return decorate if function is None else decorate(function)
 
@@ -112,19 +115,3 @@ def quiet_inlining():
 def _filters_changed():
     # the C side of warnings caches decisions per filter-list version
     getattr(warnings, "_filters_mutated", lambda: None)()
-
-
-def _discard_stale_cache(folder=os.path.dirname(__file__)):
-    """Remove cached machine code older than the newest source of the core."""
-    try:
-        sources = [entry.stat().st_mtime for entry in os.scandir(folder)
-                   if entry.name.endswith(".py")]
-        cache = os.path.join(folder, "__pycache__")
-        for entry in os.scandir(cache):
-            if entry.name.endswith((".nbi", ".nbc")) and entry.stat().st_mtime < max(sources):
-                os.remove(entry.path)
-    except OSError:  # no cache yet, or a read-only installation: nothing to do
-        pass
-
-
-_discard_stale_cache()
