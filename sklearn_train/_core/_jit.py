@@ -4,7 +4,10 @@
 a machine pays compile time; ``nogil=True`` lets joblib threads run kernels at once.
 The fast-math flags allow re-association (SIMD reductions) and fused multiply-adds
 but not ``nnan``/``ninf``: kernels must still see a NaN or an infinity to stop a
-diverging run. ``error_model="numpy"`` makes a division by zero give an infinity or
+diverging run. Nor ``arcp``: it let a division by a loop invariant become a
+multiplication by its reciprocal in the vectorised loop but not in the scalar one
+that runs when arrays lie too close in memory, so the same fit gave results one ulp
+apart depending on where numpy had put the arrays. ``error_model="numpy"`` makes a division by zero give an infinity or
 NaN (IEEE) instead of a Python-style check per division, which raised from inside a
 kernel and kept every loop with a division from vectorising (Adam's update ran 4x
 slower).
@@ -24,7 +27,7 @@ from numba.extending import intrinsic, overload
 
 from . import _cache
 
-FASTMATH = frozenset({"reassoc", "contract", "nsz", "arcp"})
+FASTMATH = frozenset({"reassoc", "contract", "nsz"})
 
 
 # whether kernels are cached on disk (see _cache; off only where nothing is writable)

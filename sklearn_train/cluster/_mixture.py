@@ -76,6 +76,10 @@ class GaussianMixture(DensityMixin, BaseCluster):
         floor on the step, the statistics average all data seen).
     n_iter_no_change : int, default=2
     random_state : int, RandomState or None, default=None
+        Seeds the initialisation and the shuffles. With ``"full"`` covariances the
+        statistics are BLAS products, so another BLAS thread count may change the
+        last bits (see ``MLPClassifier``'s ``random_state``); the other covariance
+        types give bit-identical results for a seed.
     warm_start : bool, default=False
         Continue from the fitted parameters (and statistics) in ``fit``.
     verbose : int, default=0

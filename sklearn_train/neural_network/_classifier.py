@@ -82,7 +82,15 @@ default="relu"
     warm_start : bool, default=False
     shuffle : bool, default=True
     random_state : int, RandomState instance or None, default=None
-        Seeds the weights, the shuffles, dropout and the validation split.
+        Seeds the weights, the shuffles, dropout and the validation split. The same
+        seed gives bit-identical networks as long as BLAS (which does the layers'
+        products) runs on the same number of threads; with another thread count
+        the weights may differ in their last bits (about 1e-16 relative after a
+        few epochs, as with scikit-learn's MLP). Joblib workers, as in
+        ``GridSearchCV(n_jobs=2)``, run BLAS on fewer threads than the main
+        process: fit inside ``threadpoolctl.threadpool_limits(1)`` everywhere for
+        identical results (on two cores, 256-wide layers then train about 1.6x
+        slower).
     verbose : int, default=0
     callbacks : list of sklearn_train.callbacks.Callback, optional
     scoring : str, callable or None, default=None

@@ -37,6 +37,7 @@ from sklearn_train import KMeans
 from sklearn_train._core import cluster
 from sklearn_train._core._jit import quiet_inlining
 from sklearn_train._core.data import as_kernel_matrix
+from sklearn_train.cluster._problem import nearest as lloyd_pass
 from sklearn_train.callbacks import Callback, LambdaCallback
 
 N_BLOBS = 6
@@ -760,3 +761,38 @@ def test_a_large_offset_changes_nothing(dtype, offset):
     np.testing.assert_allclose(shifted.inertia_, plain.inertia_, rtol=1e-3)
     np.testing.assert_allclose(shifted.cluster_centers_ - offset,
                                plain.cluster_centers_, atol=1e-2)
+
+
+# -- determinism -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("d, k, dtype", [(16, 9, np.float64), (7, 6, np.float64),
+                                         (33, 5, np.float32)])
+def test_a_lloyd_pass_does_not_depend_on_where_its_arrays_lie_in_memory(d, k, dtype):
+    """The same pass from the same centres, with the centres (and the kernel's own
+    scratch arrays) at 32 different addresses: bit-identical results. (With the arcp
+    fast-math flag a division by a centre's weight became a multiplication by its
+    reciprocal in the vectorised loop only, and refits differed by one ulp.)"""
+    X, _ = make_blobs(2000, d, centers=k, random_state=0)
+    X = np.ascontiguousarray(X.astype(dtype))
+    results, padding = [], []
+    for offset in range(8):
+        for pad in range(4):
+            padding.append(np.empty(1 + 5 * pad + offset))  # moves later allocations
+            buffer = np.empty(k * d + 8, dtype=dtype)
+            centers = buffer[offset:offset + k * d].reshape(k, d)
+            centers[...] = X[:k]
+            lloyd_pass(X, centers, None, update=True)
+            results.append(centers.copy())
+    for result in results[1:]:
+        np.testing.assert_array_equal(result, results[0])
+
+
+def test_refits_with_refinement_are_identical():
+    X, _ = make_blobs(3000, 16, centers=9, random_state=1)
+    first = KMeans(9, refine=2, random_state=0).fit(X)
+    padding = []
+    for size in range(1, 30, 3):
+        padding.append(np.empty(size))  # other addresses for the next fit's arrays
+        again = KMeans(9, refine=2, random_state=0).fit(X)
+        np.testing.assert_array_equal(again.cluster_centers_, first.cluster_centers_)
