@@ -118,8 +118,9 @@ class KMeansProblem(StateProblem):
         self.ints[cluster.I_SEED] = (self.seed * 1_000_003 + self.steps_done()) % 2**62
         with quiet_inlining():
             inertia, weight, moved = cluster.kmeans_epoch(
-                self.X, self.sample_weight, self.x_squared, order, s["centers"],
-                s["counts"], self.ints, self.floats)
+                (self.X, self.sample_weight, self.x_squared),
+                (order, np.ones(1), np.empty(0)), (s["centers"], s["counts"]), self.ints,
+                self.floats)
         s["counters"][0] += self.n_steps(order.shape[0])
         self.reassigned += int(moved)
         if not (np.isfinite(inertia) and np.isfinite(s["centers"]).all()):
@@ -194,9 +195,9 @@ class MixtureProblem(StateProblem):
         params, stats = mixture_parts(self.state)
         with quiet_inlining():
             loss, weight, status = mixture.gmm_epoch(
-                self.X, self.state["origin"], self.sample_weight, order, rates, params,
-                stats,
-                self.state["counters"], self.ints, self.floats)
+                (self.X, self.state["origin"], self.sample_weight),
+                (order, rates, np.empty(0)), params, stats, self.state["counters"],
+                self.ints, self.floats)
         if status != mixture.OK or not all(np.isfinite(p).all() for p in params):
             raise DivergenceError("the log-likelihood or the parameters became "
                                   "infinite or NaN.")

@@ -91,8 +91,8 @@ class LinearProblem(StateProblem):
         packed = (s["params"], s["moments"], s["l1_applied"], s["average_sum"], s["counters"])
         with quiet_inlining():
             loss_sum, weight_sum, status = linear.linear_epoch(
-                self.X, self.Y, self.sample_weight, order, rates, packed, self.ints,
-                self.floats,
+                (self.X, self.Y, self.sample_weight), (order, rates, np.empty(0)), packed,
+                self.ints, self.floats,
             )
         if status != linear.OK:
             raise DivergenceError("the training loss became infinite or NaN.")

@@ -100,7 +100,7 @@ class MLPProblem(StateProblem):
         s = self.state
         with quiet_inlining():
             loss_sum, weight_sum, status = mlp.mlp_epoch(
-                self.X, self.Y, self.sample_weight, order, rates,
+                (self.X, self.Y, self.sample_weight), (order, rates, np.empty(0)),
                 (s["params"], s["moments"], s["counters"]), s["layout"], self.ints,
                 self.floats,
             )
