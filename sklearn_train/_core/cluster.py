@@ -66,7 +66,8 @@ def _nearest(X, rows, x_squared, model, scratch, assigned):
             for c in range(k):
                 block[c, r] = row_dot(X, a, b, flat, c * d)
     else:
-        gathered = gather_rows(X, rows, 0, nb, buffer)
+        # (np.int64: a literal 0 would compile another variant of gather_rows)
+        gathered = gather_rows(X, rows, np.int64(0), nb, buffer)
         np.dot(centers, gathered.T, block)
     # |c|^2 - 2 x.c, minimised over c; selects rather than branches, so the scan
     # vectorises over rows (a branch per comparison is unpredictable)

@@ -78,13 +78,13 @@ from .penalties import l1_clip, l1_prox
 # integer settings (after I_LOSS, I_OPTIMIZER, I_BATCH_SIZE)
 I_N_OUTPUTS = N_SHARED_INTS
 I_FIT_INTERCEPT = N_SHARED_INTS + 1
-I_LAZY = N_SHARED_INTS + 2  # 1: sparse input with plain SGD, update only the batch's features
-I_AVERAGE_START = N_SHARED_INTS + 3  # samples seen before averaging starts; -1: no averaging
+I_LAZY = N_SHARED_INTS + 2  # 1: sparse input, plain SGD: update the batch's features only
+I_AVERAGE_START = N_SHARED_INTS + 3  # samples seen before averaging; -1: no averaging
 N_INTS = N_SHARED_INTS + 4
 
 # float settings (after F_LOSS_PARAM, F_L2)
 F_L1 = N_SHARED_FLOATS
-N_FLOATS = N_SHARED_FLOATS + 1  # followed by the optimizer hyper-parameters (optimizers.N_HYPER)
+N_FLOATS = N_SHARED_FLOATS + 1  # followed by the optimizer's (optimizers.N_HYPER)
 
 # counters kept between calls (after C_STEPS, C_MOMENT_STEPS)
 C_SEEN = N_SHARED_COUNTERS
@@ -150,8 +150,8 @@ def linear_epoch(data, plan, state, ints, floats):
 
     block_rows = batch_size * max(1, _BLOCK_ROWS // batch_size)
     # spans has _AHEAD rows more: empty spans after the gathered ones (see _gather)
-    block = (np.empty((block_rows + _AHEAD, 2), dtype=np.int64), np.empty((block_rows, n_out)),
-             np.empty(block_rows))
+    block = (np.empty((block_rows + _AHEAD, 2), dtype=np.int64),
+             np.empty((block_rows, n_out)), np.empty(block_rows))
     spans = block[0]
     work = (np.empty((batch_size, n_out)), np.empty(n_out), np.empty(n_out))
     grad = np.zeros(0 if direct else params.shape[0], dtype=params.dtype)

@@ -215,7 +215,8 @@ def _gather(X, rows, buffers, ints, floats, seed):
     n_features = n_cols(X)
     nb = rows.shape[0]
     used = nb * n_features
-    source = gather_rows(X, rows, 0, nb, inputs)
+    # (np.int64: a literal 0 would compile another variant of gather_rows)
+    source = gather_rows(X, rows, np.int64(0), nb, inputs)
     if ints[I_RECONSTRUCT] == 1:
         clean[:used] = inputs[:used]
     if noise > 0.0:
