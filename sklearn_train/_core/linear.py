@@ -439,7 +439,7 @@ def _lazy_sgd_step(state, grad, lazy, n_active, step, batch, ints, floats):
     this step's ``lr * l1`` to the cumulative total (only ever without L2 decay: see
     the module docstring).
     """
-    params, moments, l1_applied, _, counters = state
+    params = state[0]
     marked, active, _, lazy_scale = lazy
     n_out = ints[I_N_OUTPUTS]
     n_weights = params.shape[0] - n_out
@@ -457,7 +457,6 @@ def _lazy_sgd_step(state, grad, lazy, n_active, step, batch, ints, floats):
             params[p] *= decay
         scale = 1.0
     lazy_scale[0] = scale
-    counters[C_L1_TOTAL] += l1_step
     rate = lr * inv_batch / scale
     for a in range(n_active):
         j = active[a]
@@ -466,9 +465,14 @@ def _lazy_sgd_step(state, grad, lazy, n_active, step, batch, ints, floats):
             p = k * n_features + j
             params[p] -= rate * grad[p]
             grad[p] = 0.0
-            if l1_step > 0.0:
-                l1_clip(params, p, counters[C_L1_TOTAL], l1_applied)
-    _intercept_step(params, grad, moments, floats[N_FLOATS:], step, inv_batch, ints)
+    if l1_step > 0.0:
+        _, _, l1_applied, _, counters = state
+        counters[C_L1_TOTAL] += l1_step
+        total = counters[C_L1_TOTAL]
+        for a in range(n_active):
+            for k in range(n_out):
+                l1_clip(params, k * n_features + active[a], total, l1_applied)
+    _intercept_step(params, grad, state[1], floats[N_FLOATS:], step, inv_batch, ints)
 
 
 @kernel
