@@ -166,7 +166,6 @@ def linear_epoch(data, plan, state, ints, floats):
             np.array([1.0, 0.0]))
     marked, active, _, lazy_scale = lazy
     l1_state = (l1_applied, counters)  # cumulative L1: shrinkage applied, C_L1_TOTAL
-    average_state = (average_sum, lazy[2], lazy_scale)  # lazy averaging
     coefs = work[0]
     hyper = floats[N_FLOATS:]
 
@@ -184,7 +183,7 @@ def linear_epoch(data, plan, state, ints, floats):
             if lazy_steps:
                 for r in range(start, stop):
                     n_active = mark_row(X, spans[r, 0], spans[r, 1], marked, active, n_active)
-                _catch_up(params, active, n_active, l1_state, average_state, ints, floats)
+                _catch_up(state, lazy, n_active, ints, floats)
             batch_loss, batch_weight = _forward(X, block, batch, params, lazy_scale[0], work,
                                                 ints, floats)
             record_step_loss(step_losses, b, batch_loss, batch_weight)
@@ -411,23 +410,20 @@ def _weight_gradient(optimizer, params, grad, n_weights, inv_batch, l2, lr):
 
 
 @kernel
-def _catch_up(params, active, n_active, l1_state, average_state, ints, floats):
+def _catch_up(state, lazy, n_active, ints, floats):
     """Before a lazy step: flush averages and apply the L1 shrinkage weights missed,
     for the ``n_active`` features the batch uses."""
+    params, _, l1_applied, average_sum, counters = state
+    _, active, flushed_at, lazy_scale = lazy
     n_out = ints[I_N_OUTPUTS]
     n_features = params.shape[0] // n_out - 1
-    if ints[I_AVERAGE_START] >= 0:
-        average_sum, flushed_at, lazy_scale = average_state
-        for a in range(n_active):
-            for k in range(n_out):
-                _flush_average(params, k * n_features + active[a], average_sum, flushed_at,
-                               lazy_scale[1])
-    if floats[F_L1] > 0.0:
-        l1_applied, counters = l1_state
-        total = counters[C_L1_TOTAL]
-        for a in range(n_active):
-            for k in range(n_out):
-                l1_clip(params, k * n_features + active[a], total, l1_applied)
+    l1 = floats[F_L1]
+    for a in range(n_active):
+        for k in range(n_out):
+            p = k * n_features + active[a]
+            _flush_average(params, p, average_sum, flushed_at, lazy_scale[1])
+            if l1 > 0.0:
+                l1_clip(params, p, counters[C_L1_TOTAL], l1_applied)
 
 
 @kernel
