@@ -46,13 +46,8 @@ GRADIENT_PARAMETERS = {
 
 
 class GradientMixin:
-    """Optimizer parameters and rate bookkeeping (mixed into a TrainedEstimator).
-
-    A family sets ``_MOMENT_STEPS``, the index of its counter of steps since the
-    optimizer's moments began.
-    """
-
-    _MOMENT_STEPS = None
+    """Optimizer parameters and rate bookkeeping (mixed into a TrainedEstimator
+    whose state holds ``moments`` and the counters of ``_core.codes``)."""
 
     def _check_settings(self):
         if self.learning_rate == "optimal" and self.alpha == 0:
@@ -76,7 +71,7 @@ class GradientMixin:
     def _fresh_optimizer(self, state):
         """Start the optimizer over: zero moments, and a bias correction (Adam) that
         counts from the next step."""
-        reset_optimizer(state, self._MOMENT_STEPS)
+        reset_optimizer(state)
 
     def _begin_progress(self, progress, state, data, continuing):
         if continuing and progress["optimizer"] != self.optimizer:

@@ -11,6 +11,7 @@ data-parallel fit.
 
 import numpy as np
 
+from ._core.codes import C_MOMENT_STEPS
 from ._core.data import permutation
 
 # Length-0 per-step loss output: the kernels then record nothing.
@@ -125,16 +126,13 @@ class RowProblem(StateProblem):
 
 class GradientProblem(RowProblem):
     """A row problem trained by one of the core's optimizers: ``state`` holds its
-    ``moments`` and a ``counters`` array whose entry ``moment_steps`` counts the
-    steps since the moments began (Adam's bias correction)."""
-
-    moment_steps = None
+    ``moments`` and the ``counters`` every gradient kernel keeps (``_core.codes``)."""
 
     def reset_optimizer(self):
-        reset_optimizer(self.state, self.moment_steps)
+        reset_optimizer(self.state)
 
 
-def reset_optimizer(state, moment_steps):
+def reset_optimizer(state):
     """Zero the optimizer's moments; its bias correction counts from the next step."""
     state["moments"][...] = 0.0
-    state["counters"][moment_steps] = 0.0
+    state["counters"][C_MOMENT_STEPS] = 0.0

@@ -9,7 +9,9 @@ losses.
 
 import numpy as np
 import pytest
+from sklearn.datasets import make_classification
 
+from sklearn_train import GaussianMixture, KMeans, LinearClassifier, MLPClassifier
 from sklearn_train._problems import StateProblem, epoch_order
 from sklearn_train._training import (
     DivergenceError,
@@ -24,8 +26,6 @@ from sklearn_train.callbacks import Callback, LambdaCallback
 
 class Toy(StateProblem):
     """Momentum descent on ``|w - target|^2 / 2``; one step per call of ``step``."""
-
-    moment_steps = 0
 
     def __init__(self, target, steps_per_epoch=4, loss_every=3, momentum=0.5):
         self.target = np.asarray(target, dtype=float)
@@ -230,10 +230,6 @@ def test_an_estimator_callback_resets_the_optimizer():
     """Through an estimator: resetting Adam at the end of a partial_fit call makes
     the next call a fresh Adam run from the parameters reached (the same as a fit
     started there with coef_init, which starts its optimizer afresh)."""
-    from sklearn.datasets import make_classification
-
-    from sklearn_train import LinearClassifier
-
     X, y = make_classification(200, 5, random_state=0)
     settings = dict(learning_rate="constant", eta0=0.05, shuffle=False, random_state=0)
     reset = LambdaCallback(on_epoch_end=lambda run: run.reset_optimizer())
@@ -249,3 +245,30 @@ def test_an_estimator_callback_resets_the_optimizer():
     kept = LinearClassifier(**settings).partial_fit(X[:100], y[:100], classes=[0, 1])
     kept.partial_fit(X[100:], y[100:])
     assert not np.allclose(kept.coef_, model.coef_, rtol=1e-6)
+
+
+@pytest.mark.parametrize("make, first", [
+    (lambda: LinearClassifier(batch_size=10, random_state=0), {"classes": [0, 1]}),
+    (lambda: MLPClassifier((5,), batch_size=10, random_state=0), {"classes": [0, 1]}),
+    (lambda: KMeans(3, batch_size=10, random_state=0), {}),
+    (lambda: GaussianMixture(2, batch_size=10, random_state=0), {}),
+], ids=["linear", "mlp", "kmeans", "mixture"])
+def test_estimators_hand_per_step_losses_to_a_callback_that_wants_them(make, first):
+    """A chunk of 100 rows in mini-batches of 10: ten step losses, which average to
+    the epoch's training loss (every row has weight 1)."""
+
+    class Steps(Callback):
+        wants_step_losses = True
+
+        def on_train_begin(self, run):
+            self.seen = []
+
+        def on_epoch_end(self, run):
+            self.seen.append(run.step_losses.copy())
+
+    X, y = make_classification(100, 4, random_state=0)
+    model = make().set_params(callbacks=[Steps()])
+    model.partial_fit(X, y, **first)
+    (steps,) = model.callbacks_[0].seen
+    assert steps.shape == (10,) and np.isfinite(steps).all()
+    assert np.mean(steps) == pytest.approx(model.history_[-1]["train_loss"], rel=1e-12)

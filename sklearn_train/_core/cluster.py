@@ -18,8 +18,8 @@ import numpy as np
 from numba.extending import overload
 
 from ._jit import kernel, like
-from .data import _JIT_OPTIONS, _is_dense, gather_rows, is_sparse, row_axpy, row_dot
-from .data import row_span, uniform
+from .data import _JIT_OPTIONS, _is_dense, gather_rows, is_sparse, record_step_loss
+from .data import row_axpy, row_dot, row_span, uniform
 
 # integer settings
 I_BATCH_SIZE = 0
@@ -45,23 +45,30 @@ def _center_norms(centers, out):
 
 
 @kernel
-def _nearest(X, order, start, stop, x_squared, centers, c_squared, buffer, cross, labels,
-             distances):
-    """Nearest centre (``labels[r]``) and its squared distance (``distances[r]``) of
-    the rows ``order[start:stop]``."""
-    nb = stop - start
+def _nearest(X, rows, x_squared, model, scratch, assigned):
+    """Nearest centre and its squared distance of each of the rows ``rows`` of ``X``.
+
+    ``model = (centers, c_squared)``: the centres and their squared norms;
+    ``scratch = (buffer, cross)`` from ``_buffers``. The first ``len(rows)`` entries of
+    ``assigned = (labels, distances)`` receive the results.
+    """
+    centers, c_squared = model
+    buffer, cross = scratch
+    labels, distances = assigned
+    nb = rows.shape[0]
     k, d = centers.shape
     # centres by rows: the scan below runs along contiguous rows of it
     block = cross[:nb * k].reshape(k, nb)
     if is_sparse(X):
         flat = centers.ravel()
         for r in range(nb):
-            a, b = row_span(X, order[start + r])
+            a, b = row_span(X, rows[r])
             for c in range(k):
                 block[c, r] = row_dot(X, a, b, flat, c * d)
     else:
-        rows = gather_rows(X, order, start, stop, buffer)
-        np.dot(centers, rows.T, block)
+        # (np.int64: a literal 0 would compile another variant of gather_rows)
+        gathered = gather_rows(X, rows, np.int64(0), nb, buffer)
+        np.dot(centers, gathered.T, block)
     # |c|^2 - 2 x.c, minimised over c; selects rather than branches, so the scan
     # vectorises over rows (a branch per comparison is unpredictable)
     best = labels[:nb]
@@ -77,7 +84,7 @@ def _nearest(X, order, start, stop, x_squared, centers, c_squared, buffer, cross
             best_value[r] = value if closer else best_value[r]
     for r in range(nb):
         # rounding can make a tiny distance negative
-        best_value[r] = max(x_squared[order[start + r]] + best_value[r], 0.0)
+        best_value[r] = max(x_squared[rows[r]] + best_value[r], 0.0)
 
 
 @kernel
@@ -203,19 +210,23 @@ def _cross_products_of(X, centers, out):
 
 
 @kernel
-def kmeans_epoch(X, sample_weight, x_squared, order, centers, counts, ints, floats):
+def kmeans_epoch(data, plan, state, ints, floats):
     """One epoch of mini-batch k-means over the rows ``order`` of ``X``.
 
     Parameters
     ----------
-    X : 2-D array or data.CSR
-    sample_weight, x_squared : ndarray of shape (n_samples,)
-        Row weights and squared row norms.
-    order : ndarray of int64
-    centers : ndarray of shape (n_clusters, n_features), X's dtype
-        Updated in place.
-    counts : ndarray of shape (n_clusters,), float64
-        Weight each centre has received so far (all calls); updated.
+    data : tuple
+        ``(X, sample_weight, x_squared)``: the input (2-D array or data.CSR), the row
+        weights and the squared row norms (float64).
+    plan : tuple
+        ``(order, rates, step_losses)``: the rows to visit (int64), the rates (unused:
+        each centre's step is its share of the weight it has received; the plan has
+        one shape for every kernel) and a float64 array that receives each
+        mini-batch's weighted mean squared distance (NaN for a batch without weight),
+        or of length 0 to record nothing.
+    state : tuple
+        ``(centers, counts)``: the centres (``n_clusters x n_features``, X's dtype)
+        and the weight each has received so far (all calls, float64); updated.
     ints, floats : ndarray
         ``I_*`` and ``F_*`` settings.
 
@@ -228,30 +239,37 @@ def kmeans_epoch(X, sample_weight, x_squared, order, centers, counts, ints, floa
         Centres moved at the end of the epoch because they were starved: they had
         received less than ``reassignment_ratio`` times the weight of the busiest.
     """
+    X, sample_weight, x_squared = data
+    order, _, step_losses = plan
+    centers, counts = state
     k, d = centers.shape
     batch_size = ints[I_BATCH_SIZE]
-    buffer, cross = _buffers(X, batch_size, centers)
-    labels = np.empty(batch_size, dtype=np.int64)
-    distances = np.empty(batch_size)
+    scratch = _buffers(X, batch_size, centers)
+    buffer = scratch[0]
+    assigned = (np.empty(batch_size, dtype=np.int64), np.empty(batch_size))
+    labels, distances = assigned
     c_squared = np.empty(k)
-    sums = np.zeros(k * d, dtype=centers.dtype)
-    batch_weight = np.zeros(k)
+    model = (centers, c_squared)
+    totals = (np.zeros(k * d, dtype=centers.dtype), np.zeros(k))  # batch sums, weights
+    sums, batch_weight = totals
     inertia = 0.0
     weight_sum = 0.0
     n_rows = order.shape[0]
-    last_start = 0
+    rows = order[0:0]
     for start in range(0, n_rows, batch_size):
-        stop = min(start + batch_size, n_rows)
-        last_start = start
+        rows = order[start:min(start + batch_size, n_rows)]
         _center_norms(centers, c_squared)
-        _nearest(X, order, start, stop, x_squared, centers, c_squared, buffer, cross,
-                 labels, distances)
-        _accumulate(X, sample_weight, order, start, stop, labels, buffer, sums,
-                    batch_weight)
-        for r in range(stop - start):
-            w = sample_weight[order[start + r]]
-            inertia += w * distances[r]
-            weight_sum += w
+        _nearest(X, rows, x_squared, model, scratch, assigned)
+        _accumulate(data, rows, labels, buffer, totals)
+        batch_inertia = 0.0
+        batch_total = 0.0
+        for r in range(rows.shape[0]):
+            w = sample_weight[rows[r]]
+            batch_inertia += w * distances[r]
+            batch_total += w
+        record_step_loss(step_losses, start // batch_size, batch_inertia, batch_total)
+        inertia += batch_inertia
+        weight_sum += batch_total
         for c in range(k):
             if batch_weight[c] > 0.0:
                 counts[c] += batch_weight[c]
@@ -262,24 +280,25 @@ def kmeans_epoch(X, sample_weight, x_squared, order, centers, counts, ints, floa
                     sums[c * d + j] = 0.0
                 batch_weight[c] = 0.0
     n_reassigned = 0
-    ratio = floats[F_REASSIGNMENT_RATIO]
-    if ratio > 0.0 and n_rows > 0:
-        n_reassigned = _reassign(X, sample_weight, order, last_start, min(
-            last_start + batch_size, n_rows), distances, centers, counts, ratio,
-            ints[I_SEED])
+    if floats[F_REASSIGNMENT_RATIO] > 0.0 and n_rows > 0:
+        # rows and distances are the last batch's
+        n_reassigned = _reassign(data, rows, distances, state, ints, floats)
     return inertia, weight_sum, n_reassigned
 
 
 @kernel
-def _accumulate(X, sample_weight, order, start, stop, labels, buffer, sums, weights):
-    """Add each row's weight, and its weighted values, to its centre's totals.
+def _accumulate(data, rows, labels, buffer, totals):
+    """Add each row's weight, and its weighted values, to its centre's totals
+    (``totals = (sums, weights)``, ``sums`` flat ``k x d``).
 
     Dense rows are read from the batch just gathered into ``buffer`` (contiguous and
     in cache); CSR rows from ``X``.
     """
+    X, sample_weight, _ = data
+    sums, weights = totals
     d = sums.shape[0] // weights.shape[0]
-    for r in range(stop - start):
-        i = order[start + r]
+    for r in range(rows.shape[0]):
+        i = rows[r]
         w = sample_weight[i]
         c = labels[r]
         weights[c] += w
@@ -295,16 +314,22 @@ def _accumulate(X, sample_weight, order, start, stop, labels, buffer, sums, weig
 
 
 @kernel
-def _reassign(X, sample_weight, order, start, stop, distances, centers, counts, ratio,
-              seed):
-    """Move starved centres to rows of the last batch drawn by ``weight * D^2``.
+def _reassign(data, rows, distances, state, ints, floats):
+    """Move starved centres to rows of the last batch (``rows``, with their squared
+    distances ``distances``) drawn by ``weight * D^2``.
 
-    A moved centre gets the smallest count among the centres that were not starved,
-    so it settles at the pace of the slowest of them. At most half the centres, and no
-    more than the batch has rows, move at once.
+    A centre is starved when its count is below ``F_REASSIGNMENT_RATIO`` times the
+    busiest one's. A moved centre gets the smallest count among the centres that were
+    not starved, so it settles at the pace of the slowest of them. At most half the
+    centres, and no more than the batch has rows, move at once; the draws come from
+    the stream ``I_SEED``.
     """
+    X, sample_weight, _ = data
+    centers, counts = state
+    ratio = floats[F_REASSIGNMENT_RATIO]
+    seed = ints[I_SEED]
     k = centers.shape[0]
-    nb = stop - start
+    nb = rows.shape[0]
     busiest = np.max(counts)
     starved = counts < ratio * busiest
     if not np.any(starved):
@@ -316,7 +341,7 @@ def _reassign(X, sample_weight, order, start, stop, distances, centers, counts, 
     score = np.empty(nb)
     total = 0.0
     for r in range(nb):
-        score[r] = sample_weight[order[start + r]] * distances[r]
+        score[r] = sample_weight[rows[r]] * distances[r]
         total += score[r]
     if total <= 0.0:  # every row sits on a centre: nothing better to move to
         return 0
@@ -327,7 +352,7 @@ def _reassign(X, sample_weight, order, start, stop, distances, centers, counts, 
             r = _draw(score, total, seed, c)
             total -= score[r]
             score[r] = 0.0  # not the same row twice
-            _set_row(X, order[start + r], centers[c])
+            _set_row(X, rows[r], centers[c])
             counts[c] = settled
             moved += 1
             if total <= 0.0:
@@ -346,7 +371,7 @@ def full_pass(X, sample_weight, x_squared, centers, labels, distances, update):
     n = x_squared.shape[0]
     k, d = centers.shape
     order = np.arange(n)
-    buffer, cross = _buffers(X, _BLOCK, centers)
+    scratch = _buffers(X, _BLOCK, centers)
     c_squared = np.empty(k)
     _center_norms(centers, c_squared)
     sums = np.zeros(k * d if update else 0, dtype=centers.dtype)
@@ -354,8 +379,8 @@ def full_pass(X, sample_weight, x_squared, centers, labels, distances, update):
     inertia = 0.0
     for start in range(0, n, _BLOCK):
         stop = min(start + _BLOCK, n)
-        _nearest(X, order, start, stop, x_squared, centers, c_squared, buffer, cross,
-                 labels[start:stop], distances[start:stop])
+        _nearest(X, order[start:stop], x_squared, (centers, c_squared), scratch,
+                 (labels[start:stop], distances[start:stop]))
         for i in range(start, stop):
             inertia += sample_weight[i] * distances[i]
             if update:

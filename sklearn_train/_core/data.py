@@ -276,6 +276,17 @@ def permutation(n, seed):
     return order
 
 
+@kernel(inline="always")
+def record_step_loss(step_losses, b, loss_sum, weight_sum):
+    """Store step ``b``'s weighted mean loss in ``step_losses`` (NaN without weight).
+
+    ``step_losses`` has length 0 (record nothing) or one entry per optimizer step of
+    the epoch; steps beyond its length are not recorded.
+    """
+    if b < step_losses.shape[0]:
+        step_losses[b] = loss_sum / weight_sum if weight_sum > 0.0 else np.nan
+
+
 @kernel
 def gather_rows(X, order, start, stop, buffer):
     """Rows ``order[start:stop]`` of ``X`` (dense or CSR) as a dense C-contiguous

@@ -16,6 +16,17 @@ the loss value. Target encodings:
 
 The single float ``param`` is the loss's own parameter: focal ``gamma``, Huber and
 epsilon-insensitive ``epsilon``, the ``quantile`` level, or the Tweedie ``power``.
+
+Every code belongs to exactly one family, ``MARGIN_LOSSES``, ``SOFTMAX_LOSSES`` or
+``REGRESSION_LOSSES`` (``LOG_LINK_LOSSES`` is a part of the last), and kernels
+dispatch on membership (``is_margin``, ``is_softmax``), never on the numeric order of
+the codes. Numba folds ``code in (constant tuple)`` into comparisons of constants.
+
+A NaN target means "not observed": ``Y[i, k] = NaN`` gives output ``k`` of row ``i``
+no loss and a zero derivative. For the softmax losses the row is one distribution, so
+a NaN anywhere in it leaves the whole row unobserved. ``observed(code, Y, i)`` says
+whether a row counts at all: a row without an observed output adds nothing to the
+weight a mean loss divides by.
 """
 
 import math
@@ -43,7 +54,41 @@ TWEEDIE = 15
 
 MARGIN_LOSSES = (HINGE, SQUARED_HINGE, MODIFIED_HUBER, PERCEPTRON, LOG, FOCAL)
 SOFTMAX_LOSSES = (SOFTMAX_LOG, SOFTMAX_FOCAL)
-LOG_LINK_LOSSES = (POISSON, GAMMA, TWEEDIE)
+REGRESSION_LOSSES = (SQUARED, HUBER, EPSILON_INSENSITIVE, SQUARED_EPSILON_INSENSITIVE,
+                     QUANTILE, POISSON, GAMMA, TWEEDIE)
+LOG_LINK_LOSSES = (POISSON, GAMMA, TWEEDIE)  # regression losses with z = log(mean)
+
+
+@kernel(inline="always")
+def is_margin(code):
+    """Whether ``code`` is a margin loss (targets in {-1, +1})."""
+    return code in MARGIN_LOSSES
+
+
+@kernel(inline="always")
+def is_softmax(code):
+    """Whether ``code`` is a softmax loss (one distribution over the outputs)."""
+    return code in SOFTMAX_LOSSES
+
+
+@kernel(inline="always")
+def is_regression(code):
+    """Whether ``code`` is a regression loss (real targets)."""
+    return code in REGRESSION_LOSSES
+
+
+@kernel(inline="always")
+def observed(code, Y, i):
+    """Whether row ``i`` of ``Y`` has an observed target (see the module docstring)."""
+    if is_softmax(code):
+        for k in range(Y.shape[1]):
+            if Y[i, k] != Y[i, k]:
+                return False
+        return True
+    for k in range(Y.shape[1]):
+        if Y[i, k] == Y[i, k]:
+            return True
+    return False
 
 
 @kernel
@@ -187,8 +232,9 @@ def _tweedie(z, y, p):
 
 @kernel
 def scalar_loss_grad(code, z, y, param):
-    """Loss and d(loss)/dz of one output of a margin or regression loss."""
-    if code < SOFTMAX_LOG:
+    """Loss and d(loss)/dz of one output of a margin or regression loss (an observed
+    target: a NaN ``y`` gives NaN)."""
+    if is_margin(code):
         value, d_margin = _margin(code, y * z, param)
         return value, d_margin * y
     return _regression(code, z, y, param)
@@ -196,19 +242,33 @@ def scalar_loss_grad(code, z, y, param):
 
 @kernel
 def loss_grad(code, z, Y, i, dz, param):
-    """Loss of sample ``i``; writes d(loss)/dz into ``dz`` (see the module docstring)."""
-    if code >= SOFTMAX_LOG and code <= SOFTMAX_FOCAL:
+    """Loss of sample ``i``; writes d(loss)/dz into ``dz`` (see the module docstring).
+
+    Unobserved (NaN) targets give no loss and a zero derivative.
+    """
+    if is_softmax(code):
+        if not observed(code, Y, i):
+            dz[:] = 0.0
+            return 0.0
         return _softmax(code, z, Y, i, dz, param)
     loss = 0.0
     for k in range(z.shape[0]):
-        value, dz[k] = scalar_loss_grad(code, z[k], Y[i, k], param)
-        loss += value
+        y = Y[i, k]
+        if y != y:  # not observed
+            dz[k] = 0.0
+        else:
+            value, dz[k] = scalar_loss_grad(code, z[k], y, param)
+            loss += value
     return loss
 
 
 @kernel
 def mean_loss(code, Z, Y, sample_weight, param):
-    """Weighted mean loss over rows of raw outputs ``Z`` against targets ``Y``."""
+    """Weighted mean loss over rows of raw outputs ``Z`` against targets ``Y``.
+
+    Unobserved (NaN) targets are skipped; a row without an observed target carries
+    no weight.
+    """
     n, n_outputs = Z.shape
     z = np.empty(n_outputs)
     dz = np.empty(n_outputs)
@@ -217,8 +277,9 @@ def mean_loss(code, Z, Y, sample_weight, param):
     for i in range(n):
         for k in range(n_outputs):
             z[k] = Z[i, k]
-        total += sample_weight[i] * loss_grad(code, z, Y, i, dz, param)
-        weight += sample_weight[i]
+        if observed(code, Y, i):
+            total += sample_weight[i] * loss_grad(code, z, Y, i, dz, param)
+            weight += sample_weight[i]
     if weight <= 0.0:
         return 0.0
     return total / weight

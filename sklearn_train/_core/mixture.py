@@ -33,7 +33,8 @@ import math
 import numpy as np
 
 from ._jit import kernel
-from .data import gather_rows
+from .codes import DIVERGED, OK  # re-exported: callers read mixture.OK
+from .data import gather_rows, record_step_loss
 
 FULL = 0
 DIAG = 1
@@ -48,9 +49,6 @@ N_INTS = 2
 F_REG_COVAR = 0
 F_MIN_STEP = 1  # 1 - forgetting factor
 N_FLOATS = 2
-
-OK = 0
-DIVERGED = 1
 
 # Rows per block when scoring.
 _BLOCK = 1024
@@ -328,19 +326,20 @@ def _centred_rows(X, origin, order, start, stop, buffer):
 
 
 @kernel
-def gmm_epoch(X, origin, sample_weight, order, rates, params, stats, counters, ints,
-              floats):
+def gmm_epoch(data, plan, params, stats, counters, ints, floats):
     """One epoch of stepwise EM over the rows ``order`` of ``X``.
 
     Parameters
     ----------
-    X : 2-D array (float32 or float64)
-    origin : ndarray of shape (n_features,)
-        Subtracted from every row (the means are relative to it).
-    sample_weight : ndarray of shape (n_samples,)
-    order : ndarray of int64
-    rates : ndarray of float64
-        Step size of each mini-batch (or one for all), before the floor.
+    data : tuple
+        ``(X, origin, sample_weight)``: the input (2-D array, float32 or float64),
+        the point subtracted from every row (the means are relative to it) and the
+        row weights.
+    plan : tuple
+        ``(order, rates, step_losses)``: the rows to visit (int64), the step size of
+        each mini-batch (or one for all) before the floor, and a float64 array that
+        receives each mini-batch's weighted mean negative log-likelihood (NaN for a
+        batch without weight), or of length 0 to record nothing.
     params : tuple
         ``(weights, means, covariances, precision_cholesky, log_det)``, updated.
     stats : tuple
@@ -358,6 +357,8 @@ def gmm_epoch(X, origin, sample_weight, order, rates, params, stats, counters, i
     status : int
         ``OK``, or ``DIVERGED`` when a log-likelihood was not finite.
     """
+    X, origin, sample_weight = data
+    order, rates, step_losses = plan
     weights, means, _, _, _ = params
     k, d = means.shape
     batch_size = ints[I_BATCH_SIZE]
@@ -384,10 +385,13 @@ def gmm_epoch(X, origin, sample_weight, order, rates, params, stats, counters, i
         log_prob_block(rows, params, code, block, scratch)
         log_norm = _normalise(block, nb)
         batch_loss = 0.0
+        batch_weight = 0.0
         for r in range(nb):
             row_weight[r] = sample_weight[order[start + r]]
             batch_loss -= row_weight[r] * log_norm[r]
-            weight_sum += row_weight[r]
+            batch_weight += row_weight[r]
+        weight_sum += batch_weight
+        record_step_loss(step_losses, start // batch_size, batch_loss, batch_weight)
         if not math.isfinite(batch_loss):
             return loss_sum, weight_sum, DIVERGED
         loss_sum += batch_loss

@@ -21,6 +21,16 @@ One call trains one epoch. Per mini-batch, the rows are gathered into a dense bu
 
 For an autoencoder (``I_RECONSTRUCT``) the targets are the batch's own clean input
 rows; ``F_NOISE`` adds Gaussian noise to the input only (denoising).
+
+A NaN target ``Y[i, k]`` leaves output ``k`` of row ``i`` unobserved: no loss and a
+zero output delta (``losses`` module docstring); the gradient is still divided by the
+batch's number of rows.
+
+Helpers take the epoch's buffers in tuples: ``acts = (offsets, pre, post, mask)``
+(every layer's ``Z``, ``A`` and dropout scales, ``offsets`` their starts),
+``deltas = (delta, delta_below)`` (the backward pass's two alternating blocks) and
+``buffers = (inputs, clean)`` (the batch's input and, for an autoencoder, its clean
+copy, the targets).
 """
 
 import math
@@ -28,8 +38,23 @@ import math
 import numpy as np
 
 from ._jit import kernel, like
-from .data import gather_rows, mix, n_cols, uniform
-from .losses import SOFTMAX_LOG, loss_grad
+# the shared indices and codes, re-exported: callers read them as mlp.I_LOSS etc.
+from .codes import (
+    C_MOMENT_STEPS,
+    C_STEPS,
+    DIVERGED,
+    F_L2,
+    F_LOSS_PARAM,
+    I_BATCH_SIZE,
+    I_LOSS,
+    I_OPTIMIZER,
+    N_SHARED_COUNTERS,
+    N_SHARED_FLOATS,
+    N_SHARED_INTS,
+    OK,
+)
+from .data import gather_rows, mix, n_cols, record_step_loss, uniform
+from .losses import SOFTMAX_LOG, loss_grad, observed
 from .optimizers import ADAMW, N_STEP, S_LR, apply, begin_step
 
 # activations
@@ -50,28 +75,18 @@ L_ACTIVATION = 4
 L_FROZEN = 5
 N_LAYOUT = 6
 
-# integer settings
-I_LOSS = 0
-I_OPTIMIZER = 1
-I_BATCH_SIZE = 2
-I_RECONSTRUCT = 3  # 1: the targets are the inputs (autoencoder)
-I_SEED = 4  # dropout and input noise
-N_INTS = 5
+# integer settings (after I_LOSS, I_OPTIMIZER, I_BATCH_SIZE)
+I_RECONSTRUCT = N_SHARED_INTS  # 1: the targets are the inputs (autoencoder)
+I_SEED = N_SHARED_INTS + 1  # dropout and input noise
+N_INTS = N_SHARED_INTS + 2
 
-# float settings
-F_LOSS_PARAM = 0
-F_L2 = 1
-F_DROPOUT = 2
-F_NOISE = 3
-N_FLOATS = 4  # followed by the optimizer hyper-parameters
+# float settings (after F_LOSS_PARAM, F_L2)
+F_DROPOUT = N_SHARED_FLOATS
+F_NOISE = N_SHARED_FLOATS + 1
+N_FLOATS = N_SHARED_FLOATS + 2  # followed by the optimizer hyper-parameters
 
-# counters kept between calls
-C_STEPS = 0
-C_MOMENT_STEPS = 1  # steps since the optimizer's moments started (Adam's correction)
-N_COUNTERS = 2
-
-OK = 0
-DIVERGED = 1
+# counters kept between calls: C_STEPS, C_MOMENT_STEPS only
+N_COUNTERS = N_SHARED_COUNTERS
 
 # Rows per block of the forward kernel (prediction, validation).
 _CHUNK = 1024
@@ -84,19 +99,21 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 @kernel
-def mlp_epoch(X, Y, sample_weight, order, rates, state, layout, ints, floats):
+def mlp_epoch(data, plan, state, layout, ints, floats):
     """Train one epoch over the rows ``order`` of ``X`` in that order.
 
     Parameters
     ----------
-    X : 2-D array or data.CSR
-        Input (float32 or float64); parameters and buffers share its dtype.
-    Y : ndarray of shape (n_samples, n_outputs), float64
-        Encoded targets (ignored for an autoencoder).
-    sample_weight : ndarray of shape (n_samples,)
-    order : ndarray of int64
-    rates : ndarray of float64
-        Learning rate of each mini-batch, or one rate for all.
+    data : tuple
+        ``(X, Y, sample_weight)``: the input (2-D array or data.CSR, float32 or
+        float64; parameters and buffers share its dtype), the encoded targets
+        (float64, shape ``(n_samples, n_outputs)``; NaN: not observed; ignored for an
+        autoencoder) and the row weights.
+    plan : tuple
+        ``(order, rates, step_losses)``: the rows to visit (int64), the learning rate
+        of each mini-batch or one rate for all (float64), and a float64 array that
+        receives each mini-batch's weighted mean loss (NaN for a batch without
+        weight), or of length 0 to record nothing.
     state : tuple
         ``(params, moments, counters)``, updated in place.
     layout : ndarray of int64, shape (n_layers, N_LAYOUT)
@@ -106,10 +123,13 @@ def mlp_epoch(X, Y, sample_weight, order, rates, state, layout, ints, floats):
     Returns
     -------
     loss_sum, weight_sum : float
-        Sums of ``sample_weight * loss`` and of ``sample_weight`` over the rows seen.
+        Sums of ``sample_weight * loss`` and of ``sample_weight`` over the rows seen
+        (the weights of rows with an observed target).
     status : int
         ``OK``, or ``DIVERGED`` when a batch loss was not finite (stopped there).
     """
+    X, _, _ = data
+    order, rates, step_losses = plan
     params, moments, counters = state
     batch_size = ints[I_BATCH_SIZE]
     optimizer = ints[I_OPTIMIZER]
@@ -120,19 +140,21 @@ def mlp_epoch(X, Y, sample_weight, order, rates, state, layout, ints, floats):
     dtype = params.dtype  # buffers in the parameters' precision
 
     offsets, size = _buffer_offsets(layout, batch_size)
-    inputs = np.zeros(batch_size * n_features, dtype=dtype)
-    clean = np.zeros(batch_size * n_features if reconstruct else 0, dtype=dtype)
-    pre = np.empty(size, dtype=dtype)  # Z of every layer
-    post = np.empty(size, dtype=dtype)  # A of every layer (masks applied)
-    mask = np.empty(size, dtype=dtype)  # dropout scale of every unit
+    buffers = (np.zeros(batch_size * n_features, dtype=dtype),
+               np.zeros(batch_size * n_features if reconstruct else 0, dtype=dtype))
+    acts = (offsets,
+            np.empty(size, dtype=dtype),  # Z of every layer
+            np.empty(size, dtype=dtype),  # A of every layer (masks applied)
+            np.empty(size, dtype=dtype))  # dropout scale of every unit
+    pre = acts[1]
     width = np.max(layout[:, L_OUT])
     width = max(width, n_features)
-    delta = np.empty(batch_size * width, dtype=dtype)
-    delta_below = np.empty(batch_size * width, dtype=dtype)
+    deltas = (np.empty(batch_size * width, dtype=dtype),
+              np.empty(batch_size * width, dtype=dtype))
     grad = np.zeros_like(params)
     n_out = layout[n_layers - 1, L_OUT]
-    z = np.empty(n_out)
-    dz = np.empty(n_out)
+    last = offsets[n_layers - 1]
+    scratch = (np.empty(n_out), np.empty(n_out))  # one row's raw outputs, derivative
     step = np.zeros(N_STEP)
 
     loss_sum = 0.0
@@ -142,25 +164,24 @@ def mlp_epoch(X, Y, sample_weight, order, rates, state, layout, ints, floats):
     for start in range(0, n_rows, batch_size):
         stop = min(start + batch_size, n_rows)
         nb = stop - start
-        batch = start // batch_size
-        lr = rates[batch] if rates.shape[0] > 1 else rates[0]
+        rows = order[start:stop]
+        b = start // batch_size
+        lr = rates[b] if rates.shape[0] > 1 else rates[0]
         counters[C_STEPS] += 1.0
         counters[C_MOMENT_STEPS] += 1.0
         seed = _stream(ints[I_SEED], counters[C_STEPS])
-        source = _gather(X, order, start, stop, inputs, clean, reconstruct,
-                         floats[F_NOISE], seed)
-        _forward_batch(source, nb, params, layout, offsets, pre, post, mask,
-                       floats[F_DROPOUT], seed)
+        source = _gather(X, rows, buffers, ints, floats, seed)
+        _forward_batch(source, params, layout, acts, floats[F_DROPOUT], seed)
         batch_loss, batch_weight = _output_delta(
-            pre, offsets, layout, nb, Y, sample_weight, order, start, clean, reconstruct,
-            ints[I_LOSS], floats[F_LOSS_PARAM], z, dz, delta)
+            _block(pre, last, nb, n_out), _block(deltas[0], 0, nb, n_out), data, rows,
+            buffers[1], scratch, ints, floats)
+        record_step_loss(step_losses, b, batch_loss, batch_weight)
         if not math.isfinite(batch_loss):
             status = DIVERGED
             break
         loss_sum += batch_loss
         weight_sum += batch_weight
-        _backward_batch(source, nb, params, grad, layout, offsets, pre, post, mask,
-                        floats[F_DROPOUT], delta, delta_below)
+        _backward_batch(source, params, grad, layout, acts, deltas, floats[F_DROPOUT])
         begin_step(optimizer, lr, counters[C_MOMENT_STEPS], hyper, step)
         _step(params, grad, moments, hyper, step, layout, optimizer, floats[F_L2])
     return loss_sum, weight_sum, status
@@ -185,14 +206,18 @@ def _stream(seed, step):
 
 
 @kernel
-def _gather(X, order, start, stop, inputs, clean, reconstruct, noise, seed):
-    """Densify rows ``order[start:stop]`` into ``inputs`` (with input noise); return
-    the batch's input as a ``(rows, n_features)`` array."""
+def _gather(X, rows, buffers, ints, floats, seed):
+    """Densify the rows ``rows`` of ``X`` into ``inputs`` (``buffers = (inputs,
+    clean)``; a clean copy for an autoencoder, then input noise); return the batch's
+    input as a ``(rows, n_features)`` array."""
+    inputs, clean = buffers
+    noise = floats[F_NOISE]
     n_features = n_cols(X)
-    nb = stop - start
+    nb = rows.shape[0]
     used = nb * n_features
-    source = gather_rows(X, order, start, stop, inputs)
-    if reconstruct:
+    # (np.int64: a literal 0 would compile another variant of gather_rows)
+    source = gather_rows(X, rows, np.int64(0), nb, inputs)
+    if ints[I_RECONSTRUCT] == 1:
         clean[:used] = inputs[:used]
     if noise > 0.0:
         noise_stream = mix(seed ^ _NOISE_SALT)  # not the draws dropout uses
@@ -206,8 +231,11 @@ def _gather(X, order, start, stop, inputs, clean, reconstruct, noise, seed):
 
 
 @kernel
-def _forward_batch(source, nb, params, layout, offsets, pre, post, mask, dropout, seed):
-    """Forward pass of ``nb`` rows; fills every layer's ``Z`` (``pre``) and ``A``."""
+def _forward_batch(source, params, layout, acts, dropout, seed):
+    """Forward pass of the rows of ``source``; fills every layer's ``Z`` (``pre``) and
+    ``A`` (``post``), and the dropout scales (``mask``) when ``dropout > 0``."""
+    offsets, pre, post, mask = acts
+    nb = source.shape[0]
     n_layers = layout.shape[0]
     below = source
     for layer in range(n_layers):
@@ -302,44 +330,59 @@ def _activation_slope(code, Z, D):
 
 
 @kernel
-def _output_delta(pre, offsets, layout, nb, Y, sample_weight, order, start, clean,
-                  reconstruct, loss_code, loss_param, z, dz, delta):
-    """Loss of the batch's raw outputs; ``delta`` receives ``w * dloss/dz / nb``."""
-    last = layout.shape[0] - 1
-    n_out = layout[last, L_OUT]
-    Z = _block(pre, offsets[last], nb, n_out)
-    D = _block(delta, 0, nb, n_out)
-    if loss_code == SOFTMAX_LOG and not reconstruct:
-        return _softmax_delta(Z, D, Y, sample_weight, order, start)
+def _output_delta(Z, D, data, rows, clean, scratch, ints, floats):
+    """Loss of the batch's raw outputs ``Z``; ``D`` receives ``w * dloss/dz / nb``.
+
+    ``rows`` are the batch's rows of ``data = (X, Y, sample_weight)``; an
+    autoencoder's targets are the ``clean`` input rows instead. ``scratch = (z, dz)``
+    holds one row's outputs and derivative. Returns the batch's weighted loss and the
+    weight of its rows with an observed target.
+    """
+    _, Y, sample_weight = data
+    z, dz = scratch
+    loss_code = ints[I_LOSS]
+    loss_param = floats[F_LOSS_PARAM]
+    reconstruct = ints[I_RECONSTRUCT] == 1
+    nb, n_out = Z.shape
+    if loss_code == SOFTMAX_LOG and not reconstruct:  # this one code, not its family
+        return _softmax_delta(Z, D, data, rows)
     inputs = _block(clean, 0, nb if reconstruct else 0, n_out)
     batch_loss = 0.0
     batch_weight = 0.0
     for r in range(nb):
-        i = order[start + r]
+        i = rows[r]
         weight = sample_weight[i]
         for k in range(n_out):
             z[k] = Z[r, k]
         if reconstruct:  # the targets are the batch's clean input rows
             value = loss_grad(loss_code, z, inputs, r, dz, loss_param)
+            seen = observed(loss_code, inputs, r)
         else:
             value = loss_grad(loss_code, z, Y, i, dz, loss_param)
+            seen = observed(loss_code, Y, i)
         batch_loss += weight * value
-        batch_weight += weight
+        if seen:
+            batch_weight += weight
         for k in range(n_out):
             D[r, k] = weight * dz[k] / nb
     return batch_loss, batch_weight
 
 
 @kernel
-def _softmax_delta(Z, D, Y, sample_weight, order, start):
+def _softmax_delta(Z, D, data, rows):
     """``_output_delta`` for the multinomial log loss, the usual classifier: the same
     arithmetic as ``losses.loss_grad`` on the whole block, without a call and two
     copies per row (a fifth of an epoch at batch size 200)."""
+    _, Y, sample_weight = data
     nb, n_out = Z.shape
     batch_loss = 0.0
     batch_weight = 0.0
     for r in range(nb):
-        i = order[start + r]
+        i = rows[r]
+        if not observed(SOFTMAX_LOG, Y, i):  # a NaN in the row: not observed
+            for k in range(n_out):
+                D[r, k] = 0.0
+            continue
         weight = sample_weight[i]
         z_max = Z[r, 0]
         for k in range(1, n_out):
@@ -361,16 +404,17 @@ def _softmax_delta(Z, D, Y, sample_weight, order, start):
 
 
 @kernel
-def _backward_batch(source, nb, params, grad, layout, offsets, pre, post, mask, dropout,
-                    delta, delta_below):
-    """Gradients of the unfrozen layers from the output ``delta`` (consumed)."""
+def _backward_batch(source, params, grad, layout, acts, deltas, dropout):
+    """Gradients of the unfrozen layers from the output delta (``deltas[0]``,
+    consumed; ``deltas[1]`` is the other block of the alternation)."""
+    offsets, pre, post, mask = acts
+    nb = source.shape[0]
     n_layers = layout.shape[0]
     lowest = n_layers  # lowest layer that trains: no gradient is needed below it
     for layer in range(n_layers):
         if layout[layer, L_FROZEN] == 0:
             lowest = min(lowest, layer)
-    upper = delta
-    lower = delta_below
+    upper, lower = deltas
     for layer in range(n_layers - 1, lowest - 1, -1):
         n_in = layout[layer, L_IN]
         n_out = layout[layer, L_OUT]
@@ -442,8 +486,8 @@ def mlp_forward(X, params, layout, first, last, out):
         stop = min(start + _CHUNK, n_rows)
         nb = stop - start
         source = gather_rows(X, order, start, stop, inputs)
-        _forward_batch(source, nb, params, sub, offsets, pre, post, pre, 0.0,
-                       np.uint64(0))
+        # no dropout: the mask buffer is never touched (pre stands in for it)
+        _forward_batch(source, params, sub, (offsets, pre, post, pre), 0.0, np.uint64(0))
         A = _block(post, offsets[sub.shape[0] - 1], nb, n_out)
         for r in range(nb):
             for k in range(n_out):

@@ -111,14 +111,13 @@ class KMeansProblem(RowProblem):
                        self.x_squared)
 
     def run_rows(self, plan):
-        order, rates, step_losses = plan
         s = self.state
         # a fresh stream of draws (reassignment) every epoch
         self.ints[cluster.I_SEED] = (self.seed * 1_000_003 + self.steps_done()) % 2**62
         with quiet_inlining():
             inertia, weight, moved = cluster.kmeans_epoch(
-                self.X, self.sample_weight, self.x_squared, order, s["centers"],
-                s["counts"], self.ints, self.floats)
+                (self.X, self.sample_weight, self.x_squared), plan,
+                (s["centers"], s["counts"]), self.ints, self.floats)
         s["counters"][0] += self.n_steps()
         if not (np.isfinite(inertia) and np.isfinite(s["centers"]).all()):
             raise DivergenceError("the centres or the inertia became infinite or NaN "
@@ -186,12 +185,10 @@ class MixtureProblem(RowProblem):
         return int(self.state["counters"][0])
 
     def run_rows(self, plan):
-        order, rates, step_losses = plan
         params, stats = mixture_parts(self.state)
         with quiet_inlining():
             loss, weight, status = mixture.gmm_epoch(
-                self.X, self.state["origin"], self.sample_weight, order, rates, params,
-                stats,
+                (self.X, self.state["origin"], self.sample_weight), plan, params, stats,
                 self.state["counters"], self.ints, self.floats)
         if status != mixture.OK or not all(np.isfinite(p).all() for p in params):
             raise DivergenceError("the log-likelihood or the parameters became "

@@ -26,8 +26,6 @@ from ._problem import LinearProblem, copy_state, model_parameters, new_state
 class BaseLinear(SupervisedMixin, GradientMixin, TrainedEstimator):
     """Base class: parameters, validation and the training call (not public)."""
 
-    _MOMENT_STEPS = linear.C_MOMENT_STEPS
-
     _parameter_constraints = {
         **TrainedEstimator._parameter_constraints,
         **GRADIENT_PARAMETERS,

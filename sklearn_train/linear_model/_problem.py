@@ -69,8 +69,6 @@ class LinearProblem(GradientProblem):
         The row order (see ``RowProblem``).
     """
 
-    moment_steps = linear.C_MOMENT_STEPS
-
     def __init__(self, data, state, ints, floats, validation=None, *, seed, shuffle=True):
         super().__init__(data.n_train, ints[linear.I_BATCH_SIZE], seed, shuffle,
                          data.rows)
@@ -89,12 +87,11 @@ class LinearProblem(GradientProblem):
         return int(self.state["counters"][linear.C_STEPS])
 
     def run_rows(self, plan):
-        order, rates, step_losses = plan
         s = self.state
         packed = (s["params"], s["moments"], s["l1_applied"], s["average_sum"], s["counters"])
         with quiet_inlining():
             loss_sum, weight_sum, status = linear.linear_epoch(
-                self.X, self.Y, self.sample_weight, order, rates, packed, self.ints,
+                (self.X, self.Y, self.sample_weight), plan, packed, self.ints,
                 self.floats,
             )
         if status != linear.OK:

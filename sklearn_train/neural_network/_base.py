@@ -37,8 +37,6 @@ ACTIVATIONS = {
 class BaseMLP(SupervisedMixin, GradientMixin, TrainedEstimator):
     """Base class of the networks (not public)."""
 
-    _MOMENT_STEPS = mlp.C_MOMENT_STEPS
-
     _parameter_constraints = {
         **TrainedEstimator._parameter_constraints,
         **GRADIENT_PARAMETERS,

@@ -76,8 +76,6 @@ class MLPProblem(GradientProblem):
     """One call's data bound to a network's state (see ``LinearProblem``); the
     settings say whether it is an autoencoder, whose targets are its inputs."""
 
-    moment_steps = mlp.C_MOMENT_STEPS
-
     def __init__(self, data, state, ints, floats, validation=None, *, seed, shuffle=True):
         super().__init__(data.n_train, ints[mlp.I_BATCH_SIZE], seed, shuffle, data.rows)
         self.X = as_kernel_matrix(data.X)
@@ -93,11 +91,10 @@ class MLPProblem(GradientProblem):
         return int(self.state["counters"][mlp.C_STEPS])
 
     def run_rows(self, plan):
-        order, rates, step_losses = plan
         s = self.state
         with quiet_inlining():
             loss_sum, weight_sum, status = mlp.mlp_epoch(
-                self.X, self.Y, self.sample_weight, order, rates,
+                (self.X, self.Y, self.sample_weight), plan,
                 (s["params"], s["moments"], s["counters"]), s["layout"], self.ints,
                 self.floats,
             )

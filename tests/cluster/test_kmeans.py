@@ -414,8 +414,9 @@ def test_minibatch_epoch_kernel_matches_numpy(fmt):
     floats = np.zeros(cluster.N_FLOATS)  # no reassignment
     x_squared = (X.astype(dtype).astype(np.float64) ** 2).sum(axis=1)
     with quiet_inlining():
-        inertia, weight, moved = cluster.kmeans_epoch(as_kernel_matrix(data), w, x_squared,
-                                                      order, centers, counts, ints, floats)
+        inertia, weight, moved = cluster.kmeans_epoch(
+            (as_kernel_matrix(data), w, x_squared), (order, np.ones(1), np.empty(0)),
+            (centers, counts), ints, floats)
     tol = 1e-5 if fmt == "float32" else 1e-12
     np.testing.assert_allclose(centers, expected[0], rtol=tol, atol=tol)
     np.testing.assert_allclose(counts, expected[1], rtol=1e-12)
@@ -475,8 +476,9 @@ def test_reassigned_centres_go_to_rows_of_the_last_batch_with_the_settled_count(
     floats = np.array([ratio])
     before = numpy_epoch(X, w, order, centers, counts, batch_size)
     with quiet_inlining():
-        _, _, moved = cluster.kmeans_epoch(X, w, (X**2).sum(axis=1), order, centers,
-                                           counts, ints, floats)
+        _, _, moved = cluster.kmeans_epoch((X, w, (X**2).sum(axis=1)),
+                                           (order, np.ones(1), np.empty(0)),
+                                           (centers, counts), ints, floats)
     starved = before[1] < ratio * before[1].max()
     assert starved[3]  # the far centre received nothing
     assert 1 <= moved <= min(starved.sum(), k // 2)

@@ -268,9 +268,9 @@ def test_kernel_input_is_not_copied(monkeypatch, dtype):
     seen = []
     epoch = linear.linear_epoch
 
-    def spy(X_kernel, *args):
-        seen.append(X_kernel)
-        return epoch(X_kernel, *args)
+    def spy(data, *args):
+        seen.append(data[0])
+        return epoch(data, *args)
 
     monkeypatch.setattr(linear, "linear_epoch", spy)
     LinearClassifier(max_iter=1, tol=None).fit(X, y)

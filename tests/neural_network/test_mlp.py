@@ -112,9 +112,10 @@ def run_epoch(X, Y, sw, params, layout, code, param, l2=0.0, rate=1.0, reconstru
     after = params.copy()
     state = (after, np.zeros((2, params.size)), np.zeros(mlp.N_COUNTERS))
     with quiet_inlining():
-        loss_sum, weight_sum, status = mlp.mlp_epoch(X, Y, sw, np.arange(n),
-                                                     np.array([rate]), state, layout,
-                                                     ints, floats)
+        loss_sum, weight_sum, status = mlp.mlp_epoch((X, Y, sw),
+                                                     (np.arange(n), np.array([rate]),
+                                                      np.empty(0)),
+                                                     state, layout, ints, floats)
     assert status == mlp.OK
     return after, loss_sum / weight_sum
 
