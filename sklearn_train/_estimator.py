@@ -39,6 +39,8 @@ hook                           defined by     what it gives
 ``_schedule(progress)``        base, mixins   the learning-rate fields of Settings
 ``_monitors_validation()``     base, mixins   stop on the validation loss
 ``_check_settings()``          family, mixins checks across parameters
+``_divergence_note(data)``     base, targets  what in the data may have made a
+                                              run diverge (a huge target)
 ============================== ============== =========================================
 """
 

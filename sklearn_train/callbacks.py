@@ -20,7 +20,9 @@ scikit-learn's estimators, and see one task per epoch.
 Every hook receives a ``TrainingState`` (``run``): the estimator, the ``history`` rows
 so far (the epoch that just ended is ``run.history[-1]``), ``run.model()`` for a fitted
 copy at the present parameters, ``run.learning_rate`` and ``run.lr_scale`` to change
-the rates, and ``run.stop_training``. A callback stops training by returning True from
+the rates, ``run.parameters`` (the live parameter arrays), ``run.reset_optimizer()``,
+``run.step_losses`` (each mini-batch's loss, for a callback with
+``wants_step_losses = True``) and ``run.stop_training``. A callback stops training by returning True from
 ``on_epoch_end`` or by setting ``run.stop_training = True``, never by raising.
 Callbacks talk to each other only through the history rows.
 
