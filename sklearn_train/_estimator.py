@@ -17,35 +17,50 @@ One ``fit`` / ``partial_fit`` call is ``_train``, which reads top to bottom:
 4. ``_run_epochs``: the driver's epochs, with the callbacks;
 5. ``_commit``: fitted attributes, history, state.
 
-Hooks (``data`` is the call's ``TrainingData``, ``state`` a dict of arrays):
+Hooks (``data`` is the call's ``TrainingData``, ``state`` a dict of arrays). "base"
+means ``TrainedEstimator`` has a default, "mixins" that ``GradientMixin`` /
+``SupervisedMixin`` or a target mixin of ``_targets`` fill it in:
 
-============================== ============== =========================================
-hook                           defined by     what it gives
-============================== ============== =========================================
-``_initial_state(data, init)`` family         a fresh state (``init``: fit's starting
-                                              point arguments, e.g. ``coef_init``)
-``_continue_state(data, init)`` family        a working copy of ``self._state``,
-                                              checked against the data
-``_make_problem(data, state)`` family         the problem the driver trains
-``_fitted_attributes(state)``  family         the public fitted attributes (copies)
-``_finish_fit(problem, data)`` family (opt.)  attributes computed once training
-                                              ends (k-means refinement, labels)
-``_state_dtype()``             family         dtype the fitted state computes in
-                                              (None: any input dtype)
-``_validate_fit_data(...)``    base, mixins   validated ``(X, y, sample_weight)``
-``_prepare_data(...)``         base, mixins   the ``TrainingData`` (targets and the
-                                              validation split: SupervisedMixin)
-``_begin_progress(...)``       base, mixins   starting rate, optimizer switch
-``_schedule(progress)``        base, mixins   the learning-rate fields of Settings
-``_monitors_validation()``     base, mixins   stop on the validation loss
-``_check_settings()``          family, mixins checks across parameters
-``_divergence_note(data)``     base, targets  what in the data may have made a
-                                              run diverge (a huge target)
-============================== ============== =========================================
+================================ ============== ========================================
+hook                             defined by     what it gives
+================================ ============== ========================================
+``_initial_state(data, init)``   family         a fresh state (``init``: fit's starting
+                                                point arguments, e.g. ``coef_init``)
+``_continue_state(data, init)``  family         a working copy of ``self._state``,
+                                                checked against the data
+``_make_problem(data, state)``   family         the problem the driver trains
+``_fitted_attributes(state)``    family         the public fitted attributes (copies)
+``_finish_fit(problem, data)``   base, family   attributes computed once training
+                                                ends (k-means refinement, labels)
+``_state_dtype()``               base, family   dtype the fitted state computes in
+                                                (None: any input dtype)
+``_input_dtypes()``              base           dtypes a continuing call takes as they
+                                                are
+``_validate_fit_data(...)``      base, mixins   validated ``(X, y, sample_weight)``
+``_prepare_data(...)``           base, mixins   the ``TrainingData`` (targets and the
+                                                validation split: SupervisedMixin)
+``_encode_targets``,             mixins         encoded targets and class weights, the
+``_score_outputs``,                             score of raw outputs, the labels a
+``_stratify``,                                  split is stratified by, whether a first
+``_needs_classes``                              partial_fit needs ``classes``
+``_validation_set``,             mixins, family the held-out data, and its form for
+``_validation_problem``                         the problem (Autoencoder,
+                                                MLPClassifier adapt them)
+``_begin_progress(...)``         base, mixins   starting rate, optimizer switch
+``_resolve_eta0``,               mixins, family the starting rate and what it depends
+``_eta0_param``                                 on (linear models: ``eta0="auto"``)
+``_schedule(progress)``          base, mixins,  the learning-rate fields of Settings
+                                 family         (clustering: ``_schedule_power``)
+``_monitors_validation()``       base, mixins   stop on the validation loss
+``_check_settings()``            base, mixins   checks across parameters
+``_divergence_note(data)``       base, mixins   what in the data may have made a run
+                                                diverge (a huge regression target)
+``_relative_tol``,               class flags    see ``Settings`` (k-means: a scale-free
+``_check_growth``                               tol, no growth check)
+================================ ============== ========================================
 """
 
 import copy
-import weakref
 from numbers import Integral, Real
 
 import numpy as np
@@ -67,6 +82,10 @@ _CALLBACK_RUNTIME = ("_callback_fit_ctx", "_skl_callbacks_to_teardown",
                      "_parent_callback_ctx")
 
 _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+# The layout of the fitted training state (``_state``, ``_progress``); a model from
+# another layout predicts, but is not continued (partial_fit, warm_start).
+STATE_VERSION = 2
 
 
 class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
@@ -178,24 +197,45 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
         Skipped when every parameter is the very object that passed it on the last
         call (a stream of one-row partial_fit calls would spend 0.1 ms a call on it).
         The constraints check values and types, which an object keeps. The values
-        that passed are held (so their identities cannot be reused) outside the
-        estimator, which neither pickles nor copies them.
+        that passed are held in ``_checked_params`` (so their identities cannot be
+        reused), which pickles and copies leave out.
         """
         names = _parameter_names(type(self))
         values = tuple([getattr(self, name) for name in names])
-        checked = _CHECKED_PARAMETERS.get(self)
+        checked = self.__dict__.get("_checked_params")
         if checked is not None and len(checked) == len(values) and all(
                 value is old for value, old in zip(values, checked)):
             return
         self._validate_params()
-        _CHECKED_PARAMETERS[self] = values
+        self._checked_params = values
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # (a copy: object's is __dict__ itself)
+        state.pop("_checked_params", None)
+        return state
+
+    def __copy__(self):
+        """A shallow copy with its own history (the history grows in place), its own
+        progress, and parameters to be checked again."""
+        twin = type(self).__new__(type(self))
+        twin.__dict__.update(self.__getstate__())
+        if "history_" in twin.__dict__:
+            twin.history_ = [dict(row) for row in self.history_]
+            twin._progress = dict(self._progress)
+        return twin
 
     def _continues(self, incremental):
         """Whether this call goes on from the fitted state (partial_fit, warm_start)."""
         if not hasattr(self, "_state"):
             return False
-        return incremental or ("warm_start" in self._parameter_constraints
-                               and bool(self.warm_start))
+        continues = incremental or ("warm_start" in self._parameter_constraints
+                                    and bool(self.warm_start))
+        if continues and self.__dict__.get("_state_version") != STATE_VERSION:
+            raise ValueError(
+                f"This {type(self).__name__} was fitted by an older sklearn_train, whose "
+                "training state this version cannot continue: fit it again (it still "
+                "predicts).")
+        return continues
 
     def _settings(self, progress):
         return Settings(
@@ -213,7 +253,6 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
 
     def _fit_common(self, X, y, **kwargs):
         """Train as ``_train`` does; a call that fails leaves the estimator as it was."""
-        self._check_params()
         if callbacks_listen(self):
             return self._train_with_sklearn_callbacks(X, y, **kwargs)
         return self._guarded_train(X, y, **kwargs)
@@ -247,6 +286,7 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
 
     def _train(self, X, y, *, incremental, sample_weight=None, init=None, **fit_data):
         """Validate, start or continue the state, train, store fitted attributes."""
+        self._check_params()
         self._check_settings()
         continuing = self._continues(incremental)
         if not continuing:
@@ -300,10 +340,10 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
         """Store the fitted attributes: the working state itself (no copy), the
         history with its best row marked."""
         final = self._finish_fit(problem, data)
-        if tasks is not None:
-            tasks.end()
         attributes = self._fitted_attributes(problem.state)
         _check_finite(attributes)
+        if tasks is not None:
+            tasks.end()
         attributes.update(self._training_attributes(problem, problem.state,
                                                     run._progress, run.history, run))
         attributes.update(final)
@@ -312,6 +352,7 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
     def _training_attributes(self, problem, state, progress, history, run):
         return {
             "_state": state,
+            "_state_version": STATE_VERSION,
             "_progress": progress,
             "history_": history,
             "best_epoch_": mark_best(history, progress, run.restored_epoch, run.n_epochs),
@@ -324,8 +365,10 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
         """A fitted copy of the estimator at the problem's present parameters; with
         ``full`` also its training state and history (callbacks, checkpoints), else
         only what predicts (scorers)."""
-        model = copy.copy(self)
-        for key in _CALLBACK_RUNTIME:
+        # (not copy.copy: a light copy only predicts, and shares the history)
+        model = type(self).__new__(type(self))
+        model.__dict__.update(self.__dict__)
+        for key in (*_CALLBACK_RUNTIME, "_checked_params"):
             model.__dict__.pop(key, None)
         model.__dict__.update(self._fitted_attributes(problem.state))
         if full:
@@ -353,8 +396,6 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
 
 
 _PARAMETER_NAMES = {}
-# estimator -> the parameter values that last passed its checks (see _check_params)
-_CHECKED_PARAMETERS = weakref.WeakKeyDictionary()
 
 
 def _parameter_names(cls):

@@ -53,13 +53,19 @@ class SupervisedMixin:
         numeric (or, for a classifier, string) ndarray of ``n_rows``, finite."""
         if type(y) is not np.ndarray or y.shape[0] != n_rows:
             return False
-        if not (y.ndim == 1 or (y.ndim == 2 and (self._is_regressor or self._multi_output))):
+        if not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] > 0
+                                and (self._is_regressor or self._multi_output))):
             return False
-        kinds = "biuf" if self._is_regressor else "biufUS"
+        kinds = "biuf" if self._is_regressor else "biufU"
         return y.dtype.kind in kinds and (y.dtype.kind != "f" or _all_finite(y))
+
+    def _needs_classes(self, y):
+        return False
 
     def _prepare_data(self, X, y, sample_weight, incremental, continuing, classes=None,
                       X_val=None, y_val=None, sample_weight_val=None):
+        if incremental and not continuing and classes is None and self._needs_classes(y):
+            raise ValueError("classes must be passed on the first call to partial_fit.")
         data = super()._prepare_data(X, y, sample_weight, incremental, continuing)
         Y, factor = self._encode_targets(data.y, classes, first_call=not continuing,
                                          weights_from_y=not incremental)

@@ -89,18 +89,19 @@ def _weighted_quantile(values, weights, q):
 
 
 def _plain_labels(y, classes):
-    """Whether ``y`` is a 1-D array of integer or string labels, as ``classes``."""
+    """Whether ``y`` is a 1-D array of integer or (unicode) string labels, as
+    ``classes``. (scikit-learn refuses labels of bytes: they take its checks.)"""
     if not isinstance(y, np.ndarray) or y.ndim != 1:
         return False
     kind = y.dtype.kind
-    return kind in "biuUS" and (kind in "US") == (classes.dtype.kind in "US")
+    return kind in "biuU" and (kind == "U") == (classes.dtype.kind == "U")
 
 
 def _class_index(classes, y):
     """Index of each label of ``y`` in the sorted ``classes``; labels outside them
     raise a ValueError naming them."""
     y = np.asarray(y)
-    comparable = (y.dtype.kind in "US") == (classes.dtype.kind in "US")
+    comparable = (y.dtype.kind == "U") == (classes.dtype.kind == "U")
     if comparable and y.dtype.kind != "O" and classes.dtype.kind != "O":
         index = np.searchsorted(classes, y)
         found = np.minimum(index, classes.shape[0] - 1)
@@ -114,8 +115,6 @@ def _class_index(classes, y):
             f"{np.unique(y[unseen])!r}."
         )
     return index
-
-
 
 
 class ClassifierTargets:
@@ -175,6 +174,10 @@ class ClassifierTargets:
                 self._class_weight_source = copy.deepcopy(self.class_weight)
             factor = self._class_weights[index]
         return np.ascontiguousarray(Y), factor
+
+    def _needs_classes(self, y):
+        """Whether a first partial_fit with ``y`` must be told every class."""
+        return True
 
     def _loss_code(self):
         binary, multiclass = CLASSIFICATION_LOSSES[self.loss]

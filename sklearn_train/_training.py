@@ -89,9 +89,9 @@ def new_progress(eta0=None):
     validation losses of the history so far, and ``marked`` the epoch whose row is
     flagged ``best``, so that marking never rescans the history.
     """
-    return {"epoch": 0, "schedule_start": 0, "eta0": eta0, "eta": eta0, "lr_scale": 1.0, "best_train_loss": math.inf,
-            "best_train_epoch": None, "best_val_loss": math.inf, "best_val_epoch": None,
-            "marked": None}
+    return {"epoch": 0, "schedule_start": 0, "eta0": eta0, "eta": eta0, "lr_scale": 1.0,
+            "best_train_loss": math.inf, "best_train_epoch": None,
+            "best_val_loss": math.inf, "best_val_epoch": None, "marked": None}
 
 
 def record_best(progress, row):
@@ -109,11 +109,14 @@ def mark_best(history, progress, restored_epoch=None, n_new=0):
 
     The monitored loss is the validation loss among the rows that have one (calls of
     partial_fit without validation data add rows without it), else the training
-    loss. Only the ``n_new`` rows of this call, the row marked before and the new
-    best row are touched. Returns the best epoch (None for an empty history).
+    loss. The ``n_new`` rows of this call go into ``progress`` (``record_best``)
+    now, with the columns callbacks wrote into them; they, the row marked before
+    and the new best row are the only rows touched. Returns the best epoch (None
+    for an empty history).
     """
     for row in history[len(history) - n_new:]:
         row["best"] = False
+        record_best(progress, row)
     best = restored_epoch
     if best is None:
         best = progress["best_val_epoch"]
@@ -291,7 +294,11 @@ class TrainingState:
 
     @property
     def parameters(self):
-        """The live parameter arrays of the model, by name (changes take effect)."""
+        """The arrays the problem trains, by name, live (changes take effect), in
+        the problem's own form: a linear model's raw iterates (``params``; with
+        ``average`` the running average is what predicts), a network's flat vector,
+        k-means centres relative to the data's origin (``cluster_centers_`` minus
+        it), a mixture's parameters relative to its origin."""
         return self._problem.parameters()
 
     def reset_optimizer(self):
@@ -342,6 +349,8 @@ def train(problem, settings, progress, max_epochs, *, stop=True, run=None,
         _call(callbacks, "on_train_begin", run)
         for _ in range(max_epochs):
             run._rates = _scheduled_rates(problem, settings, progress)
+            if not run._rates.any():
+                _warn_no_rate(settings)
             _call(callbacks, "on_epoch_begin", run)
             saved = problem.save() if rollback else None
             if tasks is not None:
@@ -358,7 +367,6 @@ def train(problem, settings, progress, max_epochs, *, stop=True, run=None,
                 break
             history.append(row)
             run.history.append(row)
-            record_best(progress, row)
             if stop and monitor.update(row) and settings.early_stopping:
                 best = (problem.snapshot(), row["epoch"])
             if bar is not None:
@@ -392,6 +400,14 @@ def train(problem, settings, progress, max_epochs, *, stop=True, run=None,
             ConvergenceWarning,
         )
     return history
+
+
+def _warn_no_rate(settings):
+    warnings.warn(
+        f"The learning rate is 0 in this epoch: the {settings.learning_rate!r} schedule "
+        f"ends after max_iter={settings.max_iter} epochs (each partial_fit call is an "
+        "epoch), so training no longer moves. Raise max_iter, or use a schedule of "
+        "steps ('invscaling', 'constant') for a stream.", UserWarning, stacklevel=4)
 
 
 def _call(callbacks, hook, run):

@@ -22,8 +22,9 @@ so far (the epoch that just ended is ``run.history[-1]``), ``run.model()`` for a
 copy at the present parameters, ``run.learning_rate`` and ``run.lr_scale`` to change
 the rates, ``run.parameters`` (the live parameter arrays), ``run.reset_optimizer()``,
 ``run.step_losses`` (each mini-batch's loss, for a callback with
-``wants_step_losses = True``) and ``run.stop_training``. A callback stops training by returning True from
-``on_epoch_end`` or by setting ``run.stop_training = True``, never by raising.
+``wants_step_losses = True``) and ``run.stop_training``. A callback stops training by
+returning True from ``on_epoch_end`` or by setting ``run.stop_training = True``, never
+by raising.
 Callbacks talk to each other only through the history rows.
 
 Examples
@@ -357,7 +358,7 @@ class Checkpoint(Callback):
         per saved epoch. A literal brace is written twice: ``"run{{1}}.joblib"``
         writes ``run{1}.joblib``. A field that is not a column name (``{}``,
         ``{1}``) is refused when the callback is made; a column the rows do not
-        have, at the first epoch.
+        have, when the first file is written.
     monitor : str, default="val_loss"
     mode : {"auto", "min", "max"}, default="auto"
     save_best_only : bool, default=True
@@ -445,15 +446,21 @@ class Checkpoint(Callback):
             return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _path_fields(path):
-    """The history columns a Checkpoint path template names (see its docstring)."""
+def _path_fields(path, template=None):
+    """The history columns a Checkpoint path template names (see its docstring),
+    those of nested fields (``{val_loss:.{digits}f}``) included."""
     text = os.fspath(path)
     try:
-        parsed = list(string.Formatter().parse(text))
+        parsed = list(string.Formatter().parse(text if template is None else template))
     except ValueError as error:  # a lone brace
         raise ValueError(f"Checkpoint path {text!r} is not a valid template ({error}); "
                          "write a literal brace twice: '{{' and '}}'.") from None
-    fields = [field for _, field, _, _ in parsed if field is not None]
+    fields = []
+    for _, field, spec, _ in parsed:
+        if field is not None:
+            fields.append(field)
+            if spec and "{" in spec:
+                fields.extend(_path_fields(text, spec))
     for field in fields:
         if not field.isidentifier():
             raise ValueError(

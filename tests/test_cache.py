@@ -163,3 +163,36 @@ def test_the_stamp_is_a_digest_of_the_contents(tmp_path):
     assert _cache.sources_digest(folder) == first
     (folder / "a.py").write_text("x = 2\n")
     assert _cache.sources_digest(folder) != first
+
+
+def test_a_zipped_package_imports_and_runs_its_kernels(tmp_path):
+    """Sources inside a zip archive cannot be listed as files: numba's own zip
+    locator caches their kernels."""
+    site = copy_package(tmp_path)
+    archive = shutil.make_archive(str(tmp_path / "package"), "zip", root_dir=site)
+    report = run_child(archive, tmp_path)
+    assert report["package"].startswith(archive)
+    assert report["caching"] and report["misses"] + report["hits"] == 1
+
+
+def test_the_stamp_can_be_read_by_other_users(tmp_path):
+    site = copy_package(tmp_path)
+    run_child(site, tmp_path)
+    stamp = site / "sklearn_train" / "_core" / "__pycache__" / _cache.SOURCES_STAMP
+    assert stamp.stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX owners and modes")
+def test_the_temporary_fallback_is_private_to_its_user(tmp_path):
+    """Cached kernels are pickles: a directory others can write to is refused."""
+    made = _cache._private_directory(str(tmp_path))
+    assert made is not None and os.stat(made).st_mode & 0o777 == 0o700
+    planted = tmp_path / "planted"
+    planted.mkdir()
+    (planted / f"sklearn_train-numba-{os.getuid()}").mkdir(mode=0o777)
+    os.chmod(planted / f"sklearn_train-numba-{os.getuid()}", 0o777)
+    assert _cache._private_directory(str(planted)) is None
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    os.symlink(made, linked / f"sklearn_train-numba-{os.getuid()}")
+    assert _cache._private_directory(str(linked)) is None

@@ -25,7 +25,7 @@ from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_train import DivergenceError, LinearClassifier, LinearRegressor
-from sklearn_train._training import mark_best, new_progress, record_best
+from sklearn_train._training import mark_best, new_progress
 from sklearn_train.callbacks import (
     Callback,
     Checkpoint,
@@ -971,10 +971,8 @@ def test_grid_search_in_parallel_keeps_candidates_apart():
 
 
 def _append(history, progress, rows):
-    """Add rows as the driver does: each one's losses go into the progress."""
-    for row in rows:
-        history.append(dict(row))
-        record_best(progress, history[-1])
+    """Add rows as the driver does (their losses are recorded when marking)."""
+    history.extend(dict(row) for row in rows)
 
 
 def test_best_epoch_stays_on_the_validation_loss_when_later_rows_lack_it():
@@ -1022,3 +1020,18 @@ def test_only_true_from_a_hook_stops_training():
     assert model.n_iter_ == 4
     stop = LambdaCallback(on_epoch_end=lambda run: np.bool_(run.epoch == 2))
     assert LinearClassifier(max_iter=4, tol=None, callbacks=[stop]).fit(X, y).n_iter_ == 2
+
+
+def test_a_column_a_callback_writes_decides_the_best_epoch():
+    """Callbacks may add columns to the rows: a validation loss written by one in
+    on_epoch_end is the loss the best epoch is chosen by."""
+    X, y = make_classification(200, 5, random_state=0)
+
+    def own_validation_loss(run):
+        row = run.history[-1]
+        row["val_loss"] = abs(row["epoch"] - 2) + 0.1  # lowest at epoch 2
+
+    model = LinearClassifier(max_iter=6, tol=None, random_state=0, callbacks=[
+        LambdaCallback(on_epoch_end=own_validation_loss)]).fit(X, y)
+    assert model.best_epoch_ == 2
+    assert [row["epoch"] for row in model.history_ if row["best"]] == [2]

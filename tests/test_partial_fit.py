@@ -38,7 +38,8 @@ def stream_data(estimator, n=60, seed=0):
         X, y = make_regression(n, 4, noise=1.0, random_state=seed)
         return X, y / 100.0, {}
     X, y = make_classification(n, 4, random_state=seed)
-    extra = {"classes": np.unique(y)} if isinstance(estimator, LinearClassifier | MLPClassifier) else {}
+    classifier = isinstance(estimator, LinearClassifier | MLPClassifier)
+    extra = {"classes": np.unique(y)} if classifier else {}
     return X, y, extra
 
 
@@ -147,3 +148,74 @@ def test_history_grows_in_place_and_a_failed_call_takes_its_rows_out():
     with pytest.raises(RuntimeError, match="stop here"):
         boom.fit(X, y)
     assert boom.history_ == rows
+
+
+def test_a_shallow_copy_trains_on_its_own_history():
+    """The history grows in place, so copy.copy gives the copy its own rows: training
+    the copy leaves the original's history (and best row) as they were."""
+    X, y, extra = stream_data(LinearClassifier())
+    original = LinearClassifier(max_iter=3, tol=None, random_state=0).fit(X, y)
+    rows = [dict(row) for row in original.history_]
+    twin = copy.copy(original)
+    twin.partial_fit(X, y)
+    twin.partial_fit(X, y)
+    assert original.history_ == rows and len(twin.history_) == 5
+    original.partial_fit(X, y)
+    assert [row["epoch"] for row in original.history_] == [1, 2, 3, 4]
+    assert sum(row["best"] for row in original.history_) == 1
+
+
+def test_the_parameter_check_cache_neither_pickles_nor_keeps_estimators_alive():
+    import gc
+    import pickle
+    import weakref
+
+    X, y, _ = stream_data(LinearClassifier())
+
+    def fitted_with_a_callback_that_reaches_it():
+        box = {}
+        model = LinearClassifier(max_iter=2, tol=None, callbacks=[
+            LambdaCallback(on_epoch_end=lambda run: box.get("model"))])
+        box["model"] = model
+        model.fit(X, y)
+        return model
+
+    model = fitted_with_a_callback_that_reaches_it()
+    assert "_checked_params" in vars(model)
+    clean = LinearClassifier(max_iter=2, tol=None).fit(X, y)
+    assert "_checked_params" not in vars(pickle.loads(pickle.dumps(clean)))
+    reference = weakref.ref(model)
+    del model
+    gc.collect()
+    assert reference() is None
+
+
+def test_labels_of_bytes_take_scikit_learns_checks_on_later_calls():
+    X, y, extra = stream_data(LinearClassifier())
+    model = LinearClassifier(random_state=0).partial_fit(
+        X, np.where(y == 1, "a", "b"), classes=["a", "b"])
+    with pytest.raises(TypeError, match="bytes"):
+        model.partial_fit(X[:1], np.array([b"a"]))
+
+
+def test_a_model_saved_by_an_older_version_predicts_but_is_not_continued():
+    X, y, extra = stream_data(LinearClassifier())
+    model = LinearClassifier(random_state=0).partial_fit(X, y, **extra)
+    del model._state_version  # what a model fitted before the redesign lacks
+    assert model.predict(X).shape == y.shape
+    with pytest.raises(ValueError, match="older sklearn_train"):
+        model.partial_fit(X, y)
+    model.fit(X, y)  # a fresh fit is fine
+    model.partial_fit(X, y)
+
+
+def test_a_stream_past_the_end_of_an_epoch_schedule_warns_that_it_stopped_learning():
+    X, y, extra = stream_data(LinearClassifier())
+    model = LinearClassifier(learning_rate="cosine", max_iter=3, random_state=0)
+    model.partial_fit(X, y, **extra)
+    model.partial_fit(X, y)
+    model.partial_fit(X, y)
+    coef = model.coef_.copy()
+    with pytest.warns(UserWarning, match="learning rate is 0"):
+        model.partial_fit(X, y)
+    np.testing.assert_array_equal(model.coef_, coef)  # nothing moved

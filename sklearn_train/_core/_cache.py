@@ -6,12 +6,16 @@ all when none of these can be written (a read-only container with no writable ho
 ``prepare`` runs once, before any kernel is decorated, and makes three promises:
 
 * **Import and fit work everywhere.** When numba would find no writable location, the
-  cache moves to a per-user directory under the system's temporary directory, or, if
-  even that cannot be written, caching is switched off; either way with one warning.
+  cache moves to a per-user directory under the system's temporary directory (made
+  by this user, writable by no one else: cached kernels are pickles), or, if there is
+  none, caching is switched off; either way with one warning. Sources imported from
+  a zip archive are left to numba's own zip locator.
 * **A cache shipped with read-only sources is used.** When the sources' own
   ``__pycache__`` holds kernels compiled from these very sources but cannot be
   written, they are copied to the location numba writes to, instead of compiling
-  again (about 40 s).
+  again (about 40 s). Each file is copied aside and renamed into place, the index
+  files after their data, and the stamp last, so a process starting meanwhile sees
+  either no cache or a whole one.
 * **Stale kernels are removed, and only those.** Numba judges a cached kernel by the
   file that defines it, not by the files whose functions it inlined: after an edit
   to ``data.py`` the kernels of ``linear.py`` would keep running the old row access.
@@ -24,19 +28,23 @@ all when none of these can be written (a read-only container with no writable ho
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 import warnings
 
 from numba.core import caching, config
 
 SOURCES_STAMP = "sklearn_train-sources.sha256"
-_CACHE_SUFFIXES = (".nbi", ".nbc")
+_DATA, _INDEX = ".nbc", ".nbi"
 
 
 def prepare(folder):
     """Choose the cache location of the kernels defined in ``folder``; return
     whether caching is on (see the module docstring)."""
-    digest = sources_digest(folder)
+    try:
+        digest = sources_digest(folder)
+    except OSError:  # sources in a zip archive: numba's zip locator takes over
+        return True
     location = _numba_location(folder)
     if location is None:
         location = _fallback_location(folder)
@@ -49,9 +57,11 @@ def prepare(folder):
                 RuntimeWarning, stacklevel=3)
             return False
     shipped = os.path.join(folder, "__pycache__")
-    if os.path.abspath(shipped) != os.path.abspath(location):
+    if (os.path.abspath(shipped) != os.path.abspath(location)
+            and _read_stamp(shipped) == digest and _read_stamp(location) != digest):
         _copy_shipped(shipped, location, digest)
-    _discard_stale(location, digest)
+    elif _read_stamp(location) != digest:
+        _discard_stale(location, digest)
     return True
 
 
@@ -82,11 +92,10 @@ def _numba_location(folder):
 
 
 def _fallback_location(folder):
-    """A per-user directory under the temporary directory, made numba's cache
-    directory; None when it cannot be written either."""
-    user = os.getuid() if hasattr(os, "getuid") else os.getlogin()
-    root = os.path.join(tempfile.gettempdir(), f"sklearn_train-numba-{user}")
-    if not _writable(root):
+    """A directory of this user's under the temporary directory, made numba's cache
+    directory; None when there is none to be had."""
+    root = _private_directory(tempfile.gettempdir())
+    if root is None:
         return None
     config.CACHE_DIR = root
     location = _numba_location(folder)
@@ -95,6 +104,30 @@ def _fallback_location(folder):
         f"compiled kernels are cached in {root}. Set NUMBA_CACHE_DIR to choose another "
         "directory.", RuntimeWarning, stacklevel=4)
     return location
+
+
+def _private_directory(parent):
+    """``parent/sklearn_train-numba-<user>``, made by this user and writable by no
+    one else, or None. (Kernels are loaded from pickles: a directory someone else
+    could write to would let them run code here.)"""
+    if not hasattr(os, "getuid"):  # Windows: the temporary directory is the user's
+        path = os.path.join(parent, "sklearn_train-numba")
+        return path if _writable(path) else None
+    path = os.path.join(parent, f"sklearn_train-numba-{os.getuid()}")
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    if (not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid()
+            or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+        return None
+    return path if _writable(path) else None
 
 
 def _writable(path):
@@ -115,30 +148,43 @@ def _read_stamp(location):
 
 
 def _copy_shipped(shipped, location, digest):
-    """Copy kernels compiled from these sources next to them into ``location``."""
-    if _read_stamp(shipped) != digest or _read_stamp(location) == digest:
-        return
+    """Copy kernels compiled from these sources next to them into ``location``:
+    data files, then index files, then the stamp, each renamed into place."""
     try:
-        _discard_stale(location, digest, force=True)
-        for name in os.listdir(shipped):
-            if name.endswith(_CACHE_SUFFIXES):
-                shutil.copy2(os.path.join(shipped, name), location)
+        _remove_kernels(location)
+        names = sorted(os.listdir(shipped), key=lambda name: name.endswith(_INDEX))
+        for name in names:
+            if name.endswith((_DATA, _INDEX)):
+                handle, temporary = tempfile.mkstemp(dir=location, suffix=".part")
+                os.close(handle)
+                shutil.copyfile(os.path.join(shipped, name), temporary)
+                os.chmod(temporary, 0o644)
+                os.replace(temporary, os.path.join(location, name))
+        _write_stamp(location, digest)
     except OSError:
         pass  # the kernels compile instead
 
 
-def _discard_stale(location, digest, force=False):
+def _discard_stale(location, digest):
     """Remove cached kernels compiled from other sources; stamp the location."""
-    if not force and _read_stamp(location) == digest:
-        return
     try:
-        for entry in os.scandir(location):
-            if entry.name.endswith(_CACHE_SUFFIXES):
-                os.remove(entry.path)
-        # written aside then renamed: a process reading it sees all of it or none
-        handle, temporary = tempfile.mkstemp(dir=location, suffix=".part")
-        with os.fdopen(handle, "w") as file:
-            file.write(digest)
-        os.replace(temporary, os.path.join(location, SOURCES_STAMP))
+        _remove_kernels(location)
+        _write_stamp(location, digest)
     except OSError:  # another process got there first, or a read-only location
         pass
+
+
+def _remove_kernels(location):
+    for entry in os.scandir(location):
+        if entry.name.endswith((_DATA, _INDEX)):
+            os.remove(entry.path)
+
+
+def _write_stamp(location, digest):
+    # written aside, then renamed: a process reading it sees all of it or none;
+    # readable by all, as the kernel files are (another user may ship this cache)
+    handle, temporary = tempfile.mkstemp(dir=location, suffix=".part")
+    with os.fdopen(handle, "w") as file:
+        file.write(digest)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, os.path.join(location, SOURCES_STAMP))

@@ -7,10 +7,10 @@ but not ``nnan``/``ninf``: kernels must still see a NaN or an infinity to stop a
 diverging run. Nor ``arcp``: it let a division by a loop invariant become a
 multiplication by its reciprocal in the vectorised loop but not in the scalar one
 that runs when arrays lie too close in memory, so the same fit gave results one ulp
-apart depending on where numpy had put the arrays. ``error_model="numpy"`` makes a division by zero give an infinity or
-NaN (IEEE) instead of a Python-style check per division, which raised from inside a
-kernel and kept every loop with a division from vectorising (Adam's update ran 4x
-slower).
+apart depending on where numpy had put the arrays. ``error_model="numpy"`` makes a
+division by zero give an infinity or NaN (IEEE) instead of a Python-style check per
+division, which raised from inside a kernel and kept every loop with a division from
+vectorising (Adam's update ran 4x slower).
 
 Where the kernels are cached, and when a cached kernel is stale, is ``_cache``'s
 business: it runs once here, before any kernel is decorated.

@@ -287,9 +287,6 @@ class LinearClassifier(ClassifierTargets, ClassifierMixin, BaseLinear):
         -------
         self : LinearClassifier
         """
-        self._check_params()
-        if not hasattr(self, "_state") and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit.")
         if self.class_weight == "balanced":
             raise ValueError(
                 "class_weight='balanced' is not supported by partial_fit: it needs "

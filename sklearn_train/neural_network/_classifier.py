@@ -245,9 +245,6 @@ default="relu"
         -------
         self : MLPClassifier
         """
-        self._check_params()
-        if not hasattr(self, "_state") and classes is None and np.ndim(y) != 2:
-            raise ValueError("classes must be passed on the first call to partial_fit.")
         if self.class_weight == "balanced":
             raise ValueError(
                 "class_weight='balanced' is not supported by partial_fit: it needs all "
@@ -312,6 +309,9 @@ default="relu"
             raise ValueError(f"y has {y.shape[1]} labels; the first fit had "
                              f"{self.classes_.shape[0]}.")
         return np.where(y > 0, 1.0, -1.0), None
+
+    def _needs_classes(self, y):
+        return np.ndim(y) != 2  # multilabel data names its labels by its columns
 
     def _loss_code(self):
         binary, multiclass = CLASSIFICATION_LOSSES[self.loss]
