@@ -34,12 +34,13 @@ FASTMATH = frozenset({"reassoc", "contract", "nsz"})
 CACHING = _cache.prepare(os.path.dirname(__file__))
 
 
-def kernel(function=None, *, inline="never"):
-    """``numba.njit`` with the core's settings; ``inline="always"`` for tiny helpers."""
+def kernel(function=None, *, inline="never", parallel=False):
+    """``numba.njit`` with the core's settings; ``inline="always"`` for tiny helpers,
+    ``parallel=True`` for a kernel with ``prange`` loops (see ``threads``)."""
 
     def decorate(f):
         return njit(cache=CACHING, nogil=True, fastmath=set(FASTMATH),
-                    error_model="numpy", inline=inline)(f)
+                    error_model="numpy", inline=inline, parallel=parallel)(f)
 
     return decorate if function is None else decorate(function)
 
@@ -61,6 +62,30 @@ def sqrt(typingctx, x):
         return builder.call(function, args)
 
     return x(x), codegen
+
+
+@intrinsic
+def float_bits(typingctx, x):
+    """The bits of a float64 as an int64 (LLVM ``bitcast``: no memory round trip)."""
+    if x != types.float64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.int64))
+
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def bits_float(typingctx, x):
+    """The float64 whose bits are the int64 ``x`` (the inverse of ``float_bits``)."""
+    if x != types.int64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.float64))
+
+    return types.float64(types.int64), codegen
 
 
 def like(array, value):
