@@ -34,12 +34,14 @@ FASTMATH = frozenset({"reassoc", "contract", "nsz"})
 CACHING = _cache.prepare(os.path.dirname(__file__))
 
 
-def kernel(function=None, *, inline="never"):
-    """``numba.njit`` with the core's settings; ``inline="always"`` for tiny helpers."""
+def kernel(function=None, *, inline="never", parallel=False):
+    """``numba.njit`` with the core's settings; ``inline="always"`` for tiny helpers,
+    ``parallel=True`` for kernels with ``prange`` (run them inside
+    ``threads.kernel_threads``)."""
 
     def decorate(f):
         return njit(cache=CACHING, nogil=True, fastmath=set(FASTMATH),
-                    error_model="numpy", inline=inline)(f)
+                    error_model="numpy", inline=inline, parallel=parallel)(f)
 
     return decorate if function is None else decorate(function)
 
