@@ -8,9 +8,10 @@ the ``k`` nearest, sorted. Approximate search: NN-descent (Dong, Moses and Li 20
 over a float32 copy of the data, started from random-projection trees; ``refine``
 then gives the float64 distances.
 
-Parallel kernels only write rows of their own (selection, refinement, the distance
-phase of a join); every graph update is applied serially in a fixed order, so the
-results are the same for any thread count.
+Parallel kernels only write rows of their own: selection and refinement go row by
+row; NN-descent computes a join's distances in parallel against the graph as it
+stands, then each thread applies the updates of the rows it owns, in one fixed
+order for every row. So the results are the same for any thread count.
 
 Compiled variants: ``select_block`` one per block dtype (float32, float64; the
 dense precomputed path shares them), ``refine`` one per layout and dtype of the
@@ -52,6 +53,16 @@ def _insert(keys, ids, key, j):
     ids[p] = j
 
 
+@kernel(inline="always")
+def _emptied(ids, keys, r):
+    """Row ``r`` of a top-k result, emptied: -1 and infinity, ready for ``_insert``."""
+    row_ids = ids[r]
+    row_keys = keys[r]
+    row_ids[:] = -1
+    row_keys[:] = np.inf
+    return row_ids, row_keys
+
+
 @kernel(parallel=True)
 def select_block(block, norms, first, exclude, out):
     """The ``m`` smallest keys of each row of a block, ascending.
@@ -90,10 +101,7 @@ def select_block(block, norms, first, exclude, out):
             row[j] = max(base + column_terms[j] + factor * row[j], zero)
         if exclude:
             row[first + r] = np.inf
-        row_ids = ids[r]
-        row_keys = keys[r]
-        row_ids[:] = -1
-        row_keys[:] = np.inf
+        row_ids, row_keys = _emptied(ids, keys, r)
         worst = np.inf
         for j in range(n):
             if row[j] < worst:
@@ -113,10 +121,7 @@ def select_stored(D, out):
     ids, keys = out
     n, k = ids.shape
     for i in prange(n):
-        row_ids = ids[i]
-        row_keys = keys[i]
-        row_ids[:] = -1
-        row_keys[:] = np.inf
+        row_ids, row_keys = _emptied(ids, keys, i)
         worst = np.inf
         for q in range(D.indptr[i], D.indptr[i + 1]):
             j = np.int64(D.indices[q])
@@ -209,10 +214,7 @@ def refine(Q, X, candidates, norms, metric, out):
         buffer = np.zeros(n_cols(Q))  # one per task, not per row
         for i in range(c * nq // n_chunks, (c + 1) * nq // n_chunks):
             _load_row(Q, i, buffer, 1.0)
-            row_ids = ids[i]
-            row_distances = distances[i]
-            row_ids[:] = -1
-            row_distances[:] = np.inf
+            row_ids, row_distances = _emptied(ids, distances, i)
             worst = np.inf
             for t in range(m):
                 j = candidates[i, t]
@@ -305,8 +307,10 @@ def _rp_tree(Y, state, leaf_size, order, leaves):
             leaves[count, 1] = hi
             count += 1
             continue
-        a = order[lo + int(uniform(state, draw) * size)]
-        b = order[lo + int(uniform(state, draw + 1) * size)]
+        first = int(uniform(state, draw) * size)
+        second = (first + 1 + int(uniform(state, draw + 1) * (size - 1))) % size
+        a = order[lo + first]  # two distinct rows of the node
+        b = order[lo + second]
         draw += 2
         offset = np.float32(0.0)
         for c in range(d):

@@ -231,3 +231,18 @@ def test_errors():
         query_neighbors(X, sp.csr_matrix(X[:2]), 3)
     with pytest.raises(ValueError, match=r"n_neighbors=5.*\(5\)"):
         precomputed_neighbors(np.ones((5, 5)), 5)
+
+
+def test_sparse_with_duplicate_entries_is_summed_not_changed():
+    X = _data(n=100)
+    single = sp.csr_matrix(X)
+    # every entry stored twice, as halves
+    doubled = sp.csr_matrix((np.repeat(single.data / 2, 2), np.repeat(single.indices, 2),
+                             single.indptr * 2), shape=X.shape)
+    assert doubled.nnz == 2 * single.nnz
+    data_before = doubled.data.copy()
+    indices, distances = nearest_neighbors(X, 5, method="exact")
+    found, found_distances = nearest_neighbors(doubled, 5, method="exact")
+    np.testing.assert_array_equal(found, indices)
+    np.testing.assert_allclose(found_distances, distances, rtol=1e-9)
+    np.testing.assert_array_equal(doubled.data, data_before)
