@@ -10,7 +10,9 @@ CSR), selects a few more than ``n_neighbors`` candidates per row from the expand
 squared distances in X's dtype, and recomputes the candidates' distances in float64
 from the rows before keeping the nearest: float32 input gets float64-accurate
 distances and scikit-learn's order. Dense euclidean rows are centred first, so that
-data far from the origin does not cancel in the expansion.
+data far from the origin does not cancel in the expansion; CSR rows are not (that
+would make them dense), and their float64 distances come from the expansion too, as
+scikit-learn computes them.
 
 Approximate search is NN-descent (``_core.neighbors``) on a float32 copy, for dense
 input only: a CSR matrix is densified when that fits in ``_DENSIFY_BYTES``, else it
