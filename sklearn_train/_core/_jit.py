@@ -36,7 +36,8 @@ CACHING = _cache.prepare(os.path.dirname(__file__))
 
 def kernel(function=None, *, inline="never", parallel=False):
     """``numba.njit`` with the core's settings; ``inline="always"`` for tiny helpers,
-    ``parallel=True`` for a kernel with ``prange`` loops (see ``threads``)."""
+    ``parallel=True`` for kernels with ``prange`` (run them inside
+    ``threads.kernel_threads``)."""
 
     def decorate(f):
         return njit(cache=CACHING, nogil=True, fastmath=set(FASTMATH),
