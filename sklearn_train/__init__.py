@@ -7,6 +7,7 @@ cached on disk, so later processes start at once.
 from ._training import DivergenceError
 from .cluster import GaussianMixture, KMeans
 from .linear_model import LinearClassifier, LinearRegressor
+from .manifold import TSNE, UMAP
 from .neural_network import Autoencoder, MLPClassifier, MLPRegressor
 
 __version__ = "0.1.0.dev0"
@@ -20,5 +21,7 @@ __all__ = [
     "LinearRegressor",
     "MLPClassifier",
     "MLPRegressor",
+    "TSNE",
+    "UMAP",
     "__version__",
 ]

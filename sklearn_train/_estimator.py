@@ -53,6 +53,8 @@ hook                             defined by     what it gives
                                  family         (clustering: ``_schedule_power``)
 ``_monitors_validation()``       base, mixins   stop on the validation loss
 ``_check_settings()``            base, mixins   checks across parameters
+``_max_epochs(problem)``         base, family   driver epochs of a fit (``max_iter``;
+                                                embeddings: blocks of passes)
 ``_divergence_note(data)``       base, mixins   what in the data may have made a run
                                                 diverge (a huge regression target)
 ``_relative_tol``,               class flags    see ``Settings`` (k-means: a scale-free
@@ -126,6 +128,10 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
 
     def _check_settings(self):
         pass
+
+    def _max_epochs(self, problem):
+        """Driver epochs of a fit: ``max_iter`` (embeddings count blocks of passes)."""
+        return self.max_iter
 
     def _monitors_validation(self):
         return False
@@ -324,7 +330,7 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
                                           lambda: self._copy_at(problem, run),
                                           incremental)
         run._callbacks = callbacks
-        max_epochs = 1 if incremental else self.max_iter
+        max_epochs = 1 if incremental else self._max_epochs(problem)
         tasks = None
         if callbacks_listen(self):
             metadata = (None if np.all(data.sample_weight == 1.0)

@@ -18,6 +18,8 @@ from sklearn_train import (
     LinearRegressor,
     MLPClassifier,
     MLPRegressor,
+    TSNE,
+    UMAP,
 )
 
 SGD_EXPECTED_FAILURES = {
@@ -58,6 +60,15 @@ ESTIMATORS = [
     GaussianMixture(2),
     GaussianMixture(3, covariance_type="diag", batch_size=8, max_iter=5, tol=None),
     GaussianMixture(2, covariance_type="spherical", init_params="random", n_init=2),
+    # the checks' data sets have 10-30 rows: perplexity and neighbourhoods to match
+    # (scikit-learn tests its TSNE at perplexity=2 too). Transform is inductive: new
+    # points are placed against the training embedding one by one, so the checks
+    # of transform (subsets, orders, pickles, fit_transform == fit().transform on
+    # the training data) apply and pass as they are.
+    TSNE(perplexity=2, max_iter=250),
+    TSNE(perplexity=3, max_iter=300, init="random", metric="cosine", n_jobs=2),
+    UMAP(n_neighbors=5, n_epochs=30),
+    UMAP(n_neighbors=4, n_epochs=20, init="pca", min_dist=0.5, n_jobs=2),
 ]
 
 
@@ -96,6 +107,8 @@ def expected_failures(estimator):
         # reasons of its MiniBatchKMeans: the k-means++ initialisation draws rows
         # and the mini-batches differ
         return MIXTURE_EXPECTED_FAILURES
+    if isinstance(estimator, (TSNE, UMAP)):
+        return {}
     return MLP_EXPECTED_FAILURES
 
 

@@ -110,11 +110,12 @@ def select_block(block, norms, first, exclude, out):
 
 
 @kernel(parallel=True)
-def select_stored(D, out):
+def select_stored(D, exclude, out):
     """The ``k`` smallest stored entries of each row of a CSR matrix, ascending.
 
-    ``D`` is a ``data.CSR`` tuple with sorted columns; the diagonal entry is left
-    out, explicit zeros count. ``out = (ids, keys)`` of shape (n, k) (int64,
+    ``D`` is a ``data.CSR`` tuple with sorted columns; with ``exclude`` the diagonal
+    entry is left out (a square matrix of the rows' own distances); explicit zeros
+    count. ``out = (ids, keys)`` of shape (n, k) (int64,
     float64); rows with fewer than ``k`` candidates keep -1 and infinity at the end
     (the caller checks counts first). Equal values: lower column first.
     """
@@ -126,7 +127,7 @@ def select_stored(D, out):
         for q in range(D.indptr[i], D.indptr[i + 1]):
             j = np.int64(D.indices[q])
             value = D.data[q]
-            if j != i and value < worst:
+            if (j != i or not exclude) and value < worst:
                 _insert(row_keys, row_ids, value, j)
                 worst = row_keys[k - 1]
 

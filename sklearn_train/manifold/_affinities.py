@@ -249,7 +249,7 @@ def fuzzy_union(indices, weights, n_rows, set_op_mix_ratio=1.0):
 
 
 def umap_transform_weights(indices, distances, n_reference, n_neighbors=None,
-                           local_connectivity=1.0, bandwidth=1.0):
+                           local_connectivity=1.0, bandwidth=1.0, return_weights=False):
     """Memberships of new points to their training neighbours (UMAP's transform).
 
     As umap-learn's ``transform``: ``membership_strengths`` with the local
@@ -274,9 +274,14 @@ def umap_transform_weights(indices, distances, n_reference, n_neighbors=None,
     n_neighbors, local_connectivity, bandwidth :
         As given to the fit (see ``membership_strengths``).
 
+    return_weights : bool, default=False
+        Also return the weights in the layout of ``indices``.
+
     Returns
     -------
     graph : scipy.sparse.csr_array of shape (m, n_reference), float64
+    weights : ndarray of shape (m, k)
+        Only with ``return_weights``.
     """
     distances, indices = _check_graph(distances, indices)
     if n_neighbors is None:
@@ -285,7 +290,7 @@ def umap_transform_weights(indices, distances, n_reference, n_neighbors=None,
         distances, n_neighbors, max(0.0, local_connectivity - 1.0), bandwidth)
     graph = _rows_to_csr(indices, weights, n_reference)
     graph.eliminate_zeros()
-    return graph
+    return (graph, weights) if return_weights else graph
 
 
 @functools.lru_cache(maxsize=64)

@@ -149,7 +149,7 @@ def query_neighbors(X, queries, n_neighbors, metric="euclidean", n_jobs=None):
     return _exact(X, queries, n_neighbors, code, n_jobs, exclude_self=False)
 
 
-def precomputed_neighbors(D, n_neighbors):
+def precomputed_neighbors(D, n_neighbors, square=True):
     """The nearest neighbours from a precomputed distance matrix.
 
     Parameters
@@ -161,6 +161,9 @@ def precomputed_neighbors(D, n_neighbors):
         non-negative.
     n_neighbors : int
         Neighbours per row; each row needs at least that many candidates.
+    square : bool, default=True
+        False: ``D`` is (m, n), the distances of m new points to n reference
+        points, and no entry is excluded (for placing new points).
 
     Returns
     -------
@@ -175,26 +178,26 @@ def precomputed_neighbors(D, n_neighbors):
     >>> precomputed_neighbors(D, 1)[0].ravel().tolist()
     [2, 0, 0]
     """
-    if D.ndim != 2 or D.shape[0] != D.shape[1]:
+    if D.ndim != 2 or (square and D.shape[0] != D.shape[1]):
         raise ValueError(f"a precomputed distance matrix must be square, got shape {D.shape}.")
     n = D.shape[0]
-    _check_n_neighbors(n_neighbors, n, exclude_self=True)
+    _check_n_neighbors(n_neighbors, D.shape[1], exclude_self=square)
     if sp.issparse(D):
-        return _precomputed_sparse(D, n_neighbors)
+        return _precomputed_sparse(D, n_neighbors, square)
     D = np.asarray(D)
     if D.dtype not in (np.float32, np.float64):
         D = D.astype(np.float64)
     _check_distances(D)
     ids = np.empty((n, n_neighbors), dtype=np.int64)
     keys = np.empty((n, n_neighbors))
-    zeros = np.zeros(n, dtype=D.dtype)
-    rows = max(1, _BLOCK_BYTES // (n * D.dtype.itemsize))
+    zeros = np.zeros(max(D.shape), dtype=D.dtype)
+    rows = max(1, _BLOCK_BYTES // (D.shape[1] * D.dtype.itemsize))
     for start in range(0, n, rows):
         stop = min(start + rows, n)
         block = np.array(D[start:stop])  # the kernel overwrites it
         with kernel_threads(1):
-            kernels.select_block(block, (zeros[start:stop], zeros, 1.0), start, True,
-                                 (ids[start:stop], keys[start:stop]))
+            kernels.select_block(block, (zeros[:stop - start], zeros[:D.shape[1]], 1.0),
+                                 start, square, (ids[start:stop], keys[start:stop]))
     return ids, keys
 
 
@@ -437,7 +440,7 @@ def _records(width, old_width, owners):
 # precomputed
 
 
-def _precomputed_sparse(D, n_neighbors):
+def _precomputed_sparse(D, n_neighbors, square=True):
     D = sp.csr_matrix(D, copy=True)
     D.sum_duplicates()  # also sorts the columns: equal distances, lower column first
     if D.dtype not in (np.float32, np.float64):
@@ -445,7 +448,7 @@ def _precomputed_sparse(D, n_neighbors):
     _check_distances(D.data)
     n = D.shape[0]
     rows = np.repeat(np.arange(n), np.diff(D.indptr))
-    per_row = np.bincount(rows[D.indices != rows], minlength=n)
+    per_row = np.bincount(rows[D.indices != rows] if square else rows, minlength=n)
     short = np.flatnonzero(per_row < n_neighbors)
     if short.size:
         raise ValueError(
@@ -455,5 +458,5 @@ def _precomputed_sparse(D, n_neighbors):
     ids = np.empty((n, n_neighbors), dtype=np.int64)
     keys = np.empty((n, n_neighbors))
     with kernel_threads(1):
-        kernels.select_stored(as_kernel_matrix(D), (ids, keys))
+        kernels.select_stored(as_kernel_matrix(D), square, (ids, keys))
     return ids, keys
