@@ -21,6 +21,10 @@ Both also place *new* points against a frozen reference embedding (``transform``
 graph's rows are then the new points, its columns reference points, and only the new
 points move (t-SNE then normalises each new point's Q over the reference alone).
 
+Inlined helpers never bind ``_`` (or any name) to values of different types: in
+an inlined helper of a parallel kernel, ``_`` taken from a tuple and reused as a loop
+variable compiled without error and silently skipped every move.
+
 Determinism with threads: every pass is computed per point, in parallel, from
 positions fixed for the pass (t-SNE) or for a fixed chunk of points (UMAP: points are
 updated chunk after chunk, each chunk from the positions its predecessors left), and
@@ -124,7 +128,9 @@ def _squared_distance(Y, i, ref, j):
 def _edges(graph, i, Y, ref, attraction, repulsion, measure):
     """Point i's attraction and exact repulsion along its edges; returns its share
     of the normaliser and of the loss."""
-    indptr, indices, p, _ = graph
+    indptr = graph[0]
+    indices = graph[1]
+    p = graph[2]
     z_near = 0.0
     kl_i = 0.0
     for e in range(indptr[i], indptr[i + 1]):
@@ -146,18 +152,22 @@ def _edges(graph, i, Y, ref, attraction, repulsion, measure):
 @kernel(inline="always")
 def _edges_2d(graph, i, Y, ref, attraction, repulsion, measure):
     """``_edges`` for two dimensions, the usual case, in scalars (twice as fast)."""
-    indptr, indices, p, _ = graph
+    indptr = graph[0]
+    indices = graph[1]
+    p = graph[2]
     y0 = Y[i, 0]
     y1 = Y[i, 1]
     a0 = a1 = r0 = r1 = 0.0
     z_near = 0.0
     kl_i = 0.0
-    for e in range(indptr[i], indptr[i + 1]):
+    a = indptr[i]
+    b = indptr[i + 1]
+    # branch-free, so that the loop vectorises (gathers); the loss in its own loop
+    for e in range(a, b):
         j = indices[e]
         d0 = y0 - ref[j, 0]
         d1 = y1 - ref[j, 1]
-        d2 = d0 * d0 + d1 * d1
-        w = 1.0 / (1.0 + d2)
+        w = 1.0 / (1.0 + d0 * d0 + d1 * d1)
         pw = p[e] * w
         ww = w * w
         a0 += pw * d0
@@ -165,8 +175,12 @@ def _edges_2d(graph, i, Y, ref, attraction, repulsion, measure):
         r0 += ww * d0
         r1 += ww * d1
         z_near += w
-        if measure:
-            kl_i += p[e] * math.log1p(d2)
+    if measure:
+        for e in range(a, b):
+            j = indices[e]
+            d0 = y0 - ref[j, 0]
+            d1 = y1 - ref[j, 1]
+            kl_i += p[e] * math.log1p(d0 * d0 + d1 * d1)
     attraction[i, 0] = a0
     attraction[i, 1] = a1
     repulsion[i, 0] = r0
@@ -336,7 +350,9 @@ def _umap_point(graph, i, r, arrays, stream, ints, floats, alpha):
     cycles of latency, so applying them one by one, as umap-learn does, left the
     core idle).
     """
-    indptr, indices, weights, _ = graph
+    indptr = graph[0]
+    indices = graph[1]
+    weights = graph[2]
     Y, ref, buffer, pending = arrays
     d = Y.shape[1]
     n_ref = ref.shape[0]
@@ -369,7 +385,7 @@ def _umap_point(graph, i, r, arrays, stream, ints, floats, alpha):
                 pending[r, c] += pulls * alpha * _clip(coef * (buffer[r, c] - ref[j, c]))
             if measure:
                 loss += math.log1p(a_curve * power)  # -log q
-        for _ in range(n_negatives):
+        for s in range(n_negatives):
             k = _draw(stream, draws, n_ref)
             draws += 1
             if not transform and k == i:
@@ -384,6 +400,68 @@ def _umap_point(graph, i, r, arrays, stream, ints, floats, alpha):
                     loss += gamma * (math.log1p(a_curve * power) - math.log(a_curve * power))
         for c in range(d):
             buffer[r, c] += pending[r, c]
+    return loss, count
+
+
+@kernel(inline="always")
+def _umap_point_2d(graph, i, r, arrays, stream, ints, floats, alpha):
+    """``_umap_point`` for two dimensions, in scalars (the position and the pending
+    moves stay in registers)."""
+    indptr = graph[0]
+    indices = graph[1]
+    weights = graph[2]
+    ref = arrays[1]
+    buffer = arrays[2]
+    n_ref = ref.shape[0]
+    n_negatives = ints[I_NEGATIVES]
+    transform = ints[I_TRANSFORM] != 0
+    pass_index = ints[I_FIRST_PASS]
+    measure = ints[I_MEASURE] != 0
+    a_curve = floats[F_A]
+    b_curve = floats[F_B]
+    gamma = floats[F_REPULSION]
+    pulls = 1.0 if transform else 2.0
+    y0 = buffer[r, 0]
+    y1 = buffer[r, 1]
+    draws = 0
+    loss = 0.0
+    count = 0
+    for e in range(indptr[i], indptr[i + 1]):
+        rate_e = weights[e]
+        if math.floor((pass_index + 1) * rate_e) == math.floor(pass_index * rate_e):
+            continue
+        count += 1
+        j = indices[e]
+        d0 = y0 - ref[j, 0]
+        d1 = y1 - ref[j, 1]
+        d2 = d0 * d0 + d1 * d1
+        m0 = m1 = 0.0
+        if d2 > 0.0:
+            power = fast_pow(d2, b_curve)
+            coef = -2.0 * a_curve * b_curve * power / (d2 * (a_curve * power + 1.0))
+            m0 = pulls * alpha * _clip(coef * d0)
+            m1 = pulls * alpha * _clip(coef * d1)
+            if measure:
+                loss += math.log1p(a_curve * power)
+        for s in range(n_negatives):
+            k = _draw(stream, draws, n_ref)
+            draws += 1
+            if not transform and k == i:
+                continue
+            d0 = y0 - ref[k, 0]
+            d1 = y1 - ref[k, 1]
+            d2 = d0 * d0 + d1 * d1
+            if d2 > 0.0:
+                power = fast_pow(d2, b_curve)
+                coef = 2.0 * gamma * b_curve / ((_UMAP_EPS + d2) * (a_curve * power + 1.0))
+                m0 += alpha * _clip(coef * d0)
+                m1 += alpha * _clip(coef * d1)
+                if measure:
+                    loss += gamma * (math.log1p(a_curve * power) - math.log(a_curve * power))
+        y0 += m0
+        y1 += m1
+    buffer[r, 0] = y0
+    buffer[r, 1] = y1
     return loss, count
 
 
@@ -423,8 +501,12 @@ def umap_passes(graph, plan, arrays, ints, floats):
                 for c in range(d):
                     buffer[r, c] = Y[i, c]
                 stream = _stream(ints[I_SEED], first + it, keys[i])
-                losses[r], counts[r] = _umap_point(graph, i, r, arrays, stream,
-                                                   point_ints, floats, alpha)
+                if d == 2:
+                    losses[r], counts[r] = _umap_point_2d(graph, i, r, arrays, stream,
+                                                          point_ints, floats, alpha)
+                else:
+                    losses[r], counts[r] = _umap_point(graph, i, r, arrays, stream,
+                                                       point_ints, floats, alpha)
             for i in range(start, stop):
                 for c in range(d):
                     Y[i, c] = buffer[i - start, c]

@@ -239,3 +239,42 @@ def test_passes_are_identical_for_any_thread_count(method):
         results.append(Y)
     assert not np.array_equal(results[0], Y0)
     np.testing.assert_array_equal(results[0], results[1])
+
+
+@pytest.mark.parametrize("transform", [False, True])
+def test_two_dimensional_paths_equal_the_general_ones(transform):
+    """The scalar 2-D paths of both kernels move points exactly as the general
+    paths do on the same points with a third coordinate of 0."""
+    rng = np.random.default_rng(5)
+    n = 60
+    G = sparse.random_array((n, n), density=0.2, random_state=6, format="csr")
+    G = (G + G.T).tocsr()
+    G.setdiag(0)
+    G.eliminate_zeros()
+    G.sort_indices()
+    Y2 = rng.normal(size=(n, 2)) * 3
+    Y3 = np.hstack([Y2, np.zeros((n, 1))])
+    ref2 = rng.normal(size=(n, 2)) * 3
+    ref3 = np.hstack([ref2, np.zeros((n, 1))])
+    umap_graph = graph_arrays(G / G.data.max(), np.arange(n, dtype=np.uint64))
+    tsne_graph = graph_arrays(G / G.data.sum(), np.arange(n, dtype=np.uint64))
+    moved = {}
+    for Y0, ref0 in ((Y2, ref2), (Y3, ref3)):
+        d = Y0.shape[1]
+        Y = Y0.copy()
+        ref = ref0 if transform else Y
+        ints, floats = kernels.settings(5, 0, transform=transform, chunk=16)
+        floats[kernels.F_A], floats[kernels.F_B] = A, B
+        kernels.umap_passes(umap_graph, (np.array([0.5, 0.4, 0.3]),),
+                            (Y, ref, np.zeros((16, d)), np.zeros((16, d))), ints, floats)
+        Z = Y0.copy()
+        ref = ref0 if transform else Z
+        ints, floats = kernels.settings(5, 0, transform=transform)
+        scratch = (np.zeros_like(Z), np.zeros_like(Z), np.zeros_like(Z), np.zeros(n),
+                   np.zeros(n), np.zeros((numba.config.NUMBA_NUM_THREADS, n), np.uint8))
+        kernels.tsne_passes(tsne_graph, (np.full(3, 10.0),),
+                            (Z, ref, np.zeros_like(Z), np.ones_like(Z)), scratch, ints, floats)
+        moved[d] = (Y[:, :2], Z[:, :2])
+    for path in (0, 1):
+        assert not np.allclose(moved[2][path], Y2)
+        np.testing.assert_allclose(moved[2][path], moved[3][path], rtol=1e-10, atol=1e-12)
