@@ -15,7 +15,6 @@ from numbers import Integral
 import numpy as np
 from scipy import sparse
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.decomposition import PCA, TruncatedSVD
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -194,6 +193,10 @@ class BaseEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TrainedEs
 
     def _make_reducer(self, X):
         """The PCA (TruncatedSVD for sparse input) applied before the search, or None."""
+        # (imported here: scikit-learn 1.9's decomposition imports sklearn.callback,
+        # which the package must not need at import time; _init does the same)
+        from sklearn.decomposition import PCA, TruncatedSVD
+
         wanted = self.n_pca_components
         if wanted == "auto":
             wanted = _AUTO_PCA if X.shape[1] > _AUTO_PCA_ABOVE else None
