@@ -19,6 +19,8 @@ from sklearn_train import (
     LinearClassifier,
     LinearRegressor,
     MLPClassifier,
+    TSNE,
+    UMAP,
 )
 
 CASES = {
@@ -39,10 +41,20 @@ CASES = {
                      "blobs"),
     "mixture-diag": (lambda: GaussianMixture(4, covariance_type="diag", max_iter=3,
                                              tol=None, random_state=0), "blobs"),
+    # embeddings on two threads: the parallel passes and searches must not depend
+    # on scheduling either
+    "tsne": (lambda: TSNE(perplexity=10, max_iter=250, n_jobs=2, random_state=0), "small"),
+    "umap-spectral": (lambda: UMAP(n_neighbors=10, n_epochs=30, n_jobs=2, random_state=0),
+                      "small"),
+    "umap-nn-descent-cosine": (lambda: UMAP(
+        n_neighbors=10, n_epochs=30, metric="cosine", neighbors="approximate", n_jobs=2,
+        random_state=0), "small"),
 }
 
 
 def data(kind):
+    if kind == "small":
+        return make_blobs(200, 8, centers=5, random_state=1)
     if kind == "blobs":
         X, y = make_blobs(1500, 16, centers=9, random_state=1)
         return X, y

@@ -19,6 +19,8 @@ estimator must be as it was: a fitted one compares equal attribute by attribute
 
 The phases of a training case: ``fit`` and ``first_partial_fit`` on a fresh estimator;
 ``later_partial_fit`` after one good ``partial_fit``; ``refit`` after one good ``fit``.
+The partial_fit phases run only for estimators with the ``partial_fit`` capability
+(``INCREMENTAL``; the embeddings have none).
 Parameter cases are ``set_params(<bad value>)`` before the call of each phase
 (scikit-learn validates parameters on every call, so must we).
 
@@ -55,6 +57,8 @@ from sklearn_train import (
     LinearRegressor,
     MLPClassifier,
     MLPRegressor,
+    TSNE,
+    UMAP,
 )
 from sklearn_train.callbacks import Checkpoint
 
@@ -146,6 +150,10 @@ class EstimatorSpec:
     def supervised(self):
         return self.task != UNSUPERVISED
 
+    def runs(self, phase):
+        """Whether the estimator has the phase's call (embeddings have no partial_fit)."""
+        return phase not in PARTIAL_CALLS or INCREMENTAL in self.capabilities
+
     def good_y(self):
         return {CLASSIFIER: Y_CLASSES, REGRESSOR: Y_REGRESSION}.get(self.task)
 
@@ -155,7 +163,18 @@ def _capabilities(*names):
 
 
 QUICK = dict(max_iter=3, tol=None, random_state=0)
-SUPERVISED_GRADIENT = ("supervised", "validation_set", "sample_weight")
+INCREMENTAL = "partial_fit"
+SUPERVISED_GRADIENT = ("supervised", "validation_set", "sample_weight", INCREMENTAL)
+EMBEDDING_BAD_PARAMS = (
+    ("n_components", 0, "n_components"),
+    ("learning_rate", -1.0, "learning_rate"),
+    ("init", "bogus", "init"),
+    ("metric", "bogus", "metric"),
+    ("n_pca_components", 0, "n_pca_components"),
+    ("neighbors", "bogus", "neighbors"),
+    ("n_jobs", 0, "n_jobs"),
+    ("callbacks", "bogus", "callbacks"),
+)
 
 ESTIMATORS = [
     EstimatorSpec(
@@ -182,13 +201,13 @@ ESTIMATORS = [
     EstimatorSpec(
         "Autoencoder",
         lambda: Autoencoder(2, hidden_layer_sizes=(8,), batch_size=16, **QUICK),
-        UNSUPERVISED, _capabilities("validation_set", "sample_weight"),
+        UNSUPERVISED, _capabilities("validation_set", "sample_weight", INCREMENTAL),
         GRADIENT_BAD_PARAMS + NETWORK_BAD_PARAMS
         + (("n_components", 0, "n_components"), ("noise", -1.0, "noise")),
     ),
     EstimatorSpec(
         "KMeans", lambda: KMeans(3, batch_size=16, **QUICK), UNSUPERVISED,
-        _capabilities("sample_weight"),
+        _capabilities("sample_weight", INCREMENTAL),
         CLUSTER_BAD_PARAMS + (
             ("n_clusters", 0, "n_clusters"),
             ("init", "bogus", "init"),
@@ -198,13 +217,36 @@ ESTIMATORS = [
     ),
     EstimatorSpec(
         "GaussianMixture", lambda: GaussianMixture(2, batch_size=16, **QUICK), UNSUPERVISED,
-        _capabilities("sample_weight"),
+        _capabilities("sample_weight", INCREMENTAL),
         CLUSTER_BAD_PARAMS + (
             ("n_components", 0, "n_components"),
             ("covariance_type", "bogus", "covariance_type"),
             ("reg_covar", -1.0, "reg_covar"),
             ("forgetting_factor", 0.0, "forgetting_factor"),
             ("learning_decay", 2.0, "learning_decay"),
+        ),
+    ),
+    # embeddings: fit and transform only (no partial_fit, no sample_weight); the
+    # neighbourhoods are small enough for N_ROWS rows
+    EstimatorSpec(
+        "TSNE", lambda: TSNE(perplexity=5, max_iter=250, random_state=0), UNSUPERVISED,
+        _capabilities(),
+        EMBEDDING_BAD_PARAMS + (
+            ("perplexity", 0, "perplexity"),
+            ("early_exaggeration", 0.5, "early_exaggeration"),
+            ("max_iter", 10, "max_iter"),
+        ),
+    ),
+    EstimatorSpec(
+        "UMAP", lambda: UMAP(n_neighbors=5, n_epochs=20, random_state=0), UNSUPERVISED,
+        _capabilities(),
+        EMBEDDING_BAD_PARAMS + (
+            ("n_neighbors", 1, "n_neighbors"),
+            ("min_dist", -1.0, "min_dist"),
+            ("min_dist", 2.0, "min_dist"),  # more than spread
+            ("spread", 0, "spread"),
+            ("negative_sample_rate", -1, "negative_sample_rate"),
+            ("n_epochs", 0, "n_epochs"),
         ),
     ),
 ]
@@ -598,7 +640,7 @@ def training_catalogue():
     for spec in ESTIMATORS:
         for training_case in TRAINING_CASES + parameter_cases(spec):
             if training_case.applies_to(spec):
-                for phase in training_case.phases:
+                for phase in filter(spec.runs, training_case.phases):
                     yield pytest.param(spec, training_case, phase,
                                        id=f"{spec.name}-{phase}-{training_case.id}")
 

@@ -15,7 +15,6 @@ from numbers import Integral
 import numpy as np
 from scipy import sparse
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.decomposition import PCA, TruncatedSVD
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -31,6 +30,9 @@ _AUTO_PCA_ABOVE = 100
 _AUTO_PCA = 50
 # cosine distances below this are 0 (the rounding of 1 - cos for parallel rows)
 _COSINE_ROUNDING = 1e-12
+# squared CSR distances below this times |q|^2 + |x|^2 are 0 (a few ulps of the
+# expansion's sum: a row's distance to itself)
+_EXPANSION_ROUNDING = 1e-14
 
 
 class BaseEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TrainedEstimator):
@@ -115,20 +117,19 @@ class BaseEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TrainedEs
                     f"With metric='precomputed', transform takes the distances of new "
                     f"points to the {self.embedding_.shape[0]} training points; got "
                     f"{X.shape[1]} columns.")
+            queries = X
             indices, distances = _neighbors.precomputed_neighbors(
-                X, self._n_query_neighbors(), square=False)
+                queries, self._n_query_neighbors(), square=False)
         else:
             queries = self._reduce(X)
-            indices, distances = _neighbors.query_neighbors(
+            indices, distances = _finite_search(lambda: _neighbors.query_neighbors(
                 self._fit_X, queries, self._n_query_neighbors(), self.metric,
-                n_jobs=self.n_jobs)
+                n_jobs=self.n_jobs))
         # a new point that coincides with a training point (distance 0 where the
         # neighbours are searched) takes its place: transform(X_train) is embedding_
         # and every row's place depends on that row alone
-        # (a cosine distance of parallel rows is 1 - cos, rounded: a few ulps)
-        coincident = _COSINE_ROUNDING if self.metric == "cosine" else 0.0
         embedding = self.embedding_[indices[:, 0]]
-        moving = np.flatnonzero(distances[:, 0] > coincident)
+        moving = np.flatnonzero(~self._coincident(queries, indices, distances))
         if moving.size:
             problem = self._transform_problem(indices[moving], distances[moving])
             settings = self._driver_settings(problem)
@@ -136,6 +137,19 @@ class BaseEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TrainedEs
             train(problem, settings, progress, problem.n_epochs())
             embedding[moving] = problem.state["embedding"]
         return embedding
+
+    def _coincident(self, queries, indices, distances):
+        """Whether each new point is its nearest training point, to rounding."""
+        nearest = distances[:, 0]
+        if self.metric == "cosine":  # 1 - cos of parallel rows, rounded: a few ulps
+            return nearest <= _COSINE_ROUNDING
+        if self.metric == "euclidean" and sparse.issparse(queries):
+            # CSR distances are by expansion, |q|^2 + |x|^2 - 2 q.x: a row's distance
+            # to itself is the square root of that sum's rounding, not 0
+            norm_sum = (_neighbors._squared_norms(queries)
+                        + _neighbors._squared_norms(self._fit_X[indices[:, 0]]))
+            return nearest**2 <= _EXPANSION_ROUNDING * norm_sum
+        return nearest == 0.0
 
     # -- input --------------------------------------------------------------------------
 
@@ -169,9 +183,9 @@ class BaseEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TrainedEs
             reduced = X if reducer is None else reducer.fit_transform(X)
             if reducer is not None:
                 reduced = np.ascontiguousarray(reduced, dtype=X.dtype)
-            indices, distances = _neighbors.nearest_neighbors(
+            indices, distances = _finite_search(lambda: _neighbors.nearest_neighbors(
                 reduced, k, self.metric, self.neighbors, seed=self._seed,
-                n_jobs=self.n_jobs)
+                n_jobs=self.n_jobs))
         graph = self._graph(indices, distances, n)
         extra = {"reduced": reduced, "reducer": reducer, "indices": indices,
                  "distances": distances, "graph": graph}
@@ -179,6 +193,10 @@ class BaseEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TrainedEs
 
     def _make_reducer(self, X):
         """The PCA (TruncatedSVD for sparse input) applied before the search, or None."""
+        # (imported here: scikit-learn 1.9's decomposition imports sklearn.callback,
+        # which the package must not need at import time; _init does the same)
+        from sklearn.decomposition import PCA, TruncatedSVD
+
         wanted = self.n_pca_components
         if wanted == "auto":
             wanted = _AUTO_PCA if X.shape[1] > _AUTO_PCA_ABOVE else None
@@ -189,9 +207,16 @@ class BaseEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TrainedEs
         return PCA(wanted, svd_solver="randomized", random_state=self._seed)
 
     def _reduce(self, X):
-        if self._reducer is None:
-            return X
-        return np.ascontiguousarray(self._reducer.transform(X), dtype=X.dtype)
+        """New points in the space of the fit's neighbour search: reduced, or in the
+        fit's layout (the search takes both sides dense or both sparse, and a model
+        fitted on CSR rows places dense ones, and the other way round)."""
+        if self._reducer is not None:
+            return np.ascontiguousarray(self._reducer.transform(X), dtype=X.dtype)
+        if sparse.issparse(self._fit_X) and not sparse.issparse(X):
+            return sparse.csr_matrix(X)
+        if sparse.issparse(X) and not sparse.issparse(self._fit_X):
+            return np.ascontiguousarray(X.toarray())
+        return X
 
     def _pca_source(self, data):
         """What PCA initialisation reads: the reduced data when there is one."""
@@ -241,6 +266,21 @@ class BaseEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TrainedEs
         tags.input_tags.pairwise = self.metric == "precomputed"
         tags.transformer_tags.preserves_dtype = ["float64"]
         return tags
+
+
+def _finite_search(search):
+    """``search()``'s ``(indices, distances)``; distances that overflowed (finite
+    entries beyond ~1e154 square to infinity) are refused with a message that names
+    the cause, instead of overflow warnings and an error about infinite distances
+    the user never gave."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        indices, distances = search()
+    if not np.all(np.isfinite(distances)):
+        raise ValueError(
+            "The distances between rows overflow float64 (entries beyond about 1e154 "
+            "square to infinity): scale the data first, for example with "
+            "StandardScaler.")
+    return indices, distances
 
 
 def warn_fewer_rows(what, wanted, n):

@@ -43,9 +43,19 @@ def pca_init(X, n_components, seed, scale):
     embedding : ndarray of shape (n, n_components), float64
         Falls back to ``random_init`` with a warning when the first column is
         constant (then there is no spread to scale).
+
+    Raises
+    ------
+    ValueError
+        When ``X`` has fewer rows or columns than ``n_components``.
     """
     from sklearn.decomposition import PCA
 
+    if n_components > min(X.shape):
+        raise ValueError(
+            f"init='pca' takes n_components={n_components} principal components of "
+            f"data of shape {X.shape}, which has at most {min(X.shape)}: use "
+            f"init='random' (or a smaller n_components).")
     pca = PCA(n_components=n_components, random_state=seed)
     pca.set_output(transform="default")
     embedding = np.asarray(pca.fit_transform(X), dtype=np.float64)

@@ -108,6 +108,11 @@ class EmbeddingProblem(StateProblem):
         self.prepare_block()
         with kernel_threads(self.n_jobs):
             result = self.run_passes(rates)
+        # a loss can stay finite while points fly off to infinity (UMAP clips each
+        # move, not the positions): a fit would only find them among the fitted
+        # attributes, without this advice, and a transform would return them
+        if not np.isfinite(self.state["embedding"]).all():
+            raise DivergenceError("the embedding became infinite or NaN.")
         self.state["passes"][0] += rates.shape[0]
         result["passes"] = self.passes_done
         return result
