@@ -22,6 +22,8 @@ UMAP_BLOCK = 10
 # UMAP's points updated together from the same positions (see _core.embedding): a
 # constant, not a function of the thread count, so that any count gives one result
 UMAP_CHUNK = 256
+# coordinates beyond this mean a run diverged (their squares overflow)
+_MAX_COORDINATE = 1e100
 
 
 def graph_arrays(graph, keys):
@@ -108,11 +110,15 @@ class EmbeddingProblem(StateProblem):
         self.prepare_block()
         with kernel_threads(self.n_jobs):
             result = self.run_passes(rates)
-        # a loss can stay finite while points fly off to infinity (UMAP clips each
-        # move, not the positions): a fit would only find them among the fitted
-        # attributes, without this advice, and a transform would return them
-        if not np.isfinite(self.state["embedding"]).all():
-            raise DivergenceError("the embedding became infinite or NaN.")
+        # a loss can stay finite while points fly off (UMAP clips each move, and
+        # the clip turns a NaN difference of two infinities into a finite move): a
+        # fit would only find them among the fitted attributes, without this
+        # advice, and a transform would return them. Beyond _MAX_COORDINATE the
+        # squared distances overflow and the passes compute nothing meaningful.
+        if not np.all(np.abs(self.state["embedding"]) < _MAX_COORDINATE):
+            raise DivergenceError(
+                f"the embedding grew beyond {_MAX_COORDINATE:g} (or became infinite or "
+                "NaN).")
         self.state["passes"][0] += rates.shape[0]
         result["passes"] = self.passes_done
         return result
