@@ -61,7 +61,7 @@ class EmbeddingProblem(StateProblem):
     parameter_keys = ("embedding",)
     block = 1
     last_loss = None  # the loss measured by the last block
-    divergence_advice = "Try a smaller learning_rate, or init='pca'."
+    divergence_advice = "Try a smaller learning_rate."
 
     def __init__(self, graph, state, total_passes, settings, reference=None, n_jobs=None):
         self.graph = graph
@@ -129,6 +129,8 @@ class TSNEProblem(EmbeddingProblem):
     then 1 and ``final_momentum``; ``state`` also holds ``update`` and ``gains``."""
 
     block = TSNE_BLOCK
+    divergence_advice = ("Try a smaller learning_rate (learning_rate='auto' scales it "
+                         "to the data), or init='pca'.")
 
     def __init__(self, graph, state, total_passes, settings, phases, reference=None,
                  n_jobs=None):

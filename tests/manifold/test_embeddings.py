@@ -47,7 +47,7 @@ def test_digits_history(digits_fit):
     cls, model = digits_fit
     history = model.history_
     passes = [row["passes"] for row in history]
-    assert passes[-1] == model.n_iter_ == (750 if cls is TSNE else 500)
+    assert passes[-1] == model.n_iter_ == (1000 if cls is TSNE else 500)
     assert np.all(np.diff(passes) > 0)
     losses = [row["train_loss"] for row in history]
     assert np.all(np.isfinite(losses))
