@@ -9,7 +9,6 @@ training points and runs the same passes with only the new points moving, throug
 the same driver, without touching the fitted estimator.
 """
 
-import warnings
 from numbers import Integral
 
 import numpy as np
@@ -281,8 +280,3 @@ def _finite_search(search):
             "square to infinity): scale the data first, for example with "
             "StandardScaler.")
     return indices, distances
-
-
-def warn_fewer_rows(what, wanted, n):
-    warnings.warn(f"{what}={wanted} is at least n_samples={n}: using {n - 1} neighbours.",
-                  UserWarning, stacklevel=4)

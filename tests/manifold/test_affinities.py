@@ -150,7 +150,8 @@ def test_membership_matches_numpy(local_connectivity):
 
 
 def test_umap_learn_agrees():
-    from umap.umap_ import fuzzy_simplicial_set
+    # umap-learn is a benchmark peer (the bench extra), not a test dependency
+    fuzzy_simplicial_set = pytest.importorskip("umap.umap_").fuzzy_simplicial_set
 
     X = _digits(300)
     n, k = len(X), 14
@@ -204,11 +205,30 @@ def test_transform_helpers():
 
 
 def test_fit_ab_matches_umap_learn():
-    from umap.umap_ import find_ab_params
-
+    find_ab_params = pytest.importorskip("umap.umap_").find_ab_params
     for spread, min_dist in [(1.0, 0.1), (1.0, 0.5), (2.0, 0.0), (1.5, 1.5)]:
         np.testing.assert_allclose(A.fit_ab(spread, min_dist),
                                    find_ab_params(spread, min_dist), rtol=1e-10)
+
+
+@pytest.mark.parametrize("spread, min_dist", [(1.0, 0.1), (1.0, 0.5), (2.0, 0.0)])
+def test_fit_ab_is_the_least_squares_fit(spread, min_dist):
+    """No nearby (a, b) fits the target curve better (the fit's own criterion:
+    squared error over the grid umap-learn uses, 300 points on [0, 3 spread])."""
+    x = np.linspace(0, 3 * spread, 300)
+    target = np.where(x < min_dist, 1.0, np.exp(-(x - min_dist) / spread))
+
+    def error(a, b):
+        return np.sum((1.0 / (1.0 + a * x ** (2 * b)) - target) ** 2)
+
+    a, b = A.fit_ab(spread, min_dist)
+    best = error(a, b)
+    for da, db in [(1e-3, 0), (-1e-3, 0), (0, 1e-3), (0, -1e-3), (1e-3, 1e-3),
+                   (-1e-3, -1e-3), (1e-3, -1e-3), (-1e-3, 1e-3)]:
+        assert error(a * (1 + da), b * (1 + db)) >= best * (1 - 1e-9)
+
+
+def test_fit_ab_is_cached_and_checked():
     hits = A._fit_ab.cache_info().hits
     A.fit_ab(1, 0.1)
     assert A._fit_ab.cache_info().hits == hits + 1
