@@ -11,7 +11,9 @@ that owns its data, its compiled epoch and its state, with this interface::
                                      ``rates`` holds the learning rate of each step
                                      (or one for all). Returns history columns:
                                      ``train_loss`` when it is cheap (an epoch may
-                                     leave it out), and any extra column. Raises
+                                     leave it out), and any extra column
+                                     (``learning_rate``: the rate the epoch really
+                                     ended with, if the problem changes it). Raises
                                      DivergenceError.
     validate() -> dict               {"val_loss": .., "val_score": ..} or {}
     snapshot() / restore(snapshot)   a copy of the parameters that predict, and back
@@ -511,6 +513,7 @@ def _run_one_epoch(problem, settings, progress, run):
     row = {"epoch": epoch + 1}
     row.update(result)
     row.update(problem.validate())
-    row["learning_rate"] = float(rates[-1])
+    if "learning_rate" not in row:  # (a problem may report the rate it really used)
+        row["learning_rate"] = float(rates[-1])
     row["seconds"] = time.perf_counter() - started
     return row

@@ -18,6 +18,7 @@ business: it runs once here, before any kernel is decorated.
 
 import os
 import threading
+import types as types_module
 import warnings
 from contextlib import contextmanager
 
@@ -36,14 +37,70 @@ CACHING = _cache.prepare(os.path.dirname(__file__))
 
 def kernel(function=None, *, inline="never", parallel=False):
     """``numba.njit`` with the core's settings; ``inline="always"`` for tiny helpers,
-    ``parallel=True`` for kernels with ``prange`` (run them inside
-    ``threads.kernel_threads``)."""
+    ``parallel=True`` for kernels with ``prange``: they are compiled twice (see
+    ``TwinKernel``), and run inside ``threads.kernel_threads``."""
 
     def decorate(f):
-        return njit(cache=CACHING, nogil=True, fastmath=set(FASTMATH),
-                    error_model="numpy", inline=inline, parallel=parallel)(f)
+        if parallel:
+            return TwinKernel(f)
+        return _njit(f, inline, False)
 
     return decorate if function is None else decorate(function)
+
+
+def _njit(f, inline="never", parallel=False):
+    return njit(cache=CACHING, nogil=True, fastmath=set(FASTMATH), error_model="numpy",
+                inline=inline, parallel=parallel)(f)
+
+
+class TwinKernel:
+    """A kernel with ``prange`` loops, compiled parallel and serial.
+
+    The serial twin (``prange`` is ``range`` there) runs when the calling thread
+    asked for one thread (``threads.kernel_threads``: the default ``n_jobs=None``),
+    so a default fit never starts Numba's thread pool: the GNU OpenMP pool is not
+    fork-safe (a ``multiprocessing`` fork pool hung after any fit), and the
+    workqueue pool aborts when two Python threads use it at once. Both twins compute
+    the same numbers (the kernels are written so that the thread count never
+    changes a result), so which one ran does not show. The twin is a copy of the
+    function under another name, so that the two have their own on-disk caches.
+    """
+
+    def __init__(self, f):
+        self.parallel = _njit(f, parallel=True)
+        twin = types_module.FunctionType(f.__code__, f.__globals__, f.__name__ + "_serial",
+                                         f.__defaults__, f.__closure__)
+        twin.__qualname__ = f.__qualname__ + "_serial"
+        twin.__doc__ = f.__doc__
+        self.serial = _njit(twin)
+        self.py_func = f
+        self.__doc__ = f.__doc__
+        self.__name__ = f.__name__
+        self.__wrapped__ = f
+
+    def __call__(self, *args):
+        kernel = self.parallel if kernel_thread_count() > 1 else self.serial
+        return kernel(*args)
+
+
+_threads = threading.local()
+
+
+def kernel_thread_count():
+    """The Numba threads the calling thread's kernels run on (1 outside
+    ``threads.kernel_threads``)."""
+    return getattr(_threads, "count", 1)
+
+
+@contextmanager
+def thread_count(n):
+    """Run twin kernels of the calling thread on ``n`` threads (see ``threads``)."""
+    previous = kernel_thread_count()
+    _threads.count = n
+    try:
+        yield n
+    finally:
+        _threads.count = previous
 
 
 @intrinsic

@@ -41,7 +41,7 @@ points in a large layout lose digits).
 import math
 
 import numpy as np
-from numba import get_thread_id, prange
+from numba import prange
 
 from ._jit import bits_float, float_bits, kernel
 from .data import mix
@@ -190,15 +190,17 @@ def _edges_2d(graph, i, Y, ref, attraction, repulsion, measure):
 
 @kernel(parallel=True)
 def tsne_passes(graph, plan, arrays, scratch, ints, floats):
-    """Run ``len(rates)`` t-SNE gradient passes; returns ``(status, kl_terms)``.
+    """Run ``len(rates)`` t-SNE gradient passes; returns the status (OK, DIVERGED).
 
     ``graph = (indptr, indices, p, keys)``: the CSR rows of P (sorted column indices)
     of the moving points over the reference points, and a random-stream key per
     moving point. ``plan = (rates,)``. ``arrays = (Y, ref, update, gains)``: the
     moving embedding, the reference (``Y`` itself in a fit), the momentum buffer and
     the gains. ``scratch = (attraction, repulsion, sampled, z, kl, marks)``: arrays of
-    the moving points' shapes, and ``marks``, zeros of shape (Numba's thread-pool
-    size, reference points) (uint8), left zero. The last pass measures the loss: ``kl[i]`` is point i's
+    the moving points' shapes, and ``marks``, zeros of shape (parts, reference
+    points) (uint8), left zero: the points are split into that many parts, run in
+    parallel, each with its row of marks. The last pass measures the loss
+    at the positions it starts from: ``kl[i]`` is point i's
     ``sum_j p_ij log(1 + d_ij^2)`` and ``z`` its share of the normaliser, which the
     caller turns into KL(P || Q).
     """
@@ -215,55 +217,59 @@ def tsne_passes(graph, plan, arrays, scratch, ints, floats):
     min_gain = floats[F_MIN_GAIN]
     max_grad = floats[F_MAX_GRAD]
     n_passes = rates.shape[0]
+    n_parts = max(1, min(marks.shape[0], n))
     for it in range(n_passes):
         measure = it == n_passes - 1
         pass_index = ints[I_FIRST_PASS] + it
-        for i in prange(n):
-            a = indptr[i]
-            b = indptr[i + 1]
-            for c in range(d):
-                attraction[i, c] = 0.0
-                repulsion[i, c] = 0.0
-                sampled[i, c] = 0.0
-            if d == 2:
-                z_near, kl_i = _edges_2d(graph, i, Y, ref, attraction, repulsion, measure)
-            else:
-                z_near, kl_i = _edges(graph, i, Y, ref, attraction, repulsion, measure)
-            # the pairs off the graph: estimated from uniform samples among them
-            others = n_ref - (b - a) - (0 if transform else 1)
-            z_far = 0.0
-            if others > 0 and n_negatives > 0:
-                stream = _stream(ints[I_SEED], pass_index, keys[i])
-                # the thread's marks flag the point's neighbours (and itself): a
-                # draw among them is drawn again (a lookup, not a search of the row)
-                own = marks[get_thread_id()]
-                _mark_row(own, indices, a, b, 1)
-                if not transform:
-                    own[i] = 1
-                accepted = 0
-                for number in range(_MAX_DRAWS * n_negatives):
-                    k = _draw(stream, number, n_ref)
-                    if own[k] != 0:
-                        continue
-                    d2 = _squared_distance(Y, i, ref, k)
-                    w = 1.0 / (1.0 + d2)
-                    ww = w * w
-                    for c in range(d):
-                        sampled[i, c] += ww * (Y[i, c] - ref[k, c])
-                    z_far += w
-                    accepted += 1
-                    if accepted == n_negatives:
-                        break
-                _mark_row(own, indices, a, b, 0)
-                if not transform:
-                    own[i] = 0
-                if accepted > 0:
-                    scale = others / accepted
-                    z_far *= scale
-                    for c in range(d):
-                        repulsion[i, c] += scale * sampled[i, c]
-            z[i] = z_near + z_far
-            kl[i] = kl_i
+        # points in one part per row of marks: a part's points share its marks
+        # (scratch only: which thread runs a part changes no result)
+        for part in prange(n_parts):
+            own = marks[part]
+            for i in range(part * n // n_parts, (part + 1) * n // n_parts):
+                a = indptr[i]
+                b = indptr[i + 1]
+                for c in range(d):
+                    attraction[i, c] = 0.0
+                    repulsion[i, c] = 0.0
+                    sampled[i, c] = 0.0
+                if d == 2:
+                    z_near, kl_i = _edges_2d(graph, i, Y, ref, attraction, repulsion, measure)
+                else:
+                    z_near, kl_i = _edges(graph, i, Y, ref, attraction, repulsion, measure)
+                # the pairs off the graph: estimated from uniform samples among them
+                others = n_ref - (b - a) - (0 if transform else 1)
+                z_far = 0.0
+                if others > 0 and n_negatives > 0:
+                    stream = _stream(ints[I_SEED], pass_index, keys[i])
+                    # the part's marks flag the point's neighbours (and itself): a
+                    # draw among them is drawn again (a lookup, not a search of the row)
+                    _mark_row(own, indices, a, b, 1)
+                    if not transform:
+                        own[i] = 1
+                    accepted = 0
+                    for number in range(_MAX_DRAWS * n_negatives):
+                        k = _draw(stream, number, n_ref)
+                        if own[k] != 0:
+                            continue
+                        d2 = _squared_distance(Y, i, ref, k)
+                        w = 1.0 / (1.0 + d2)
+                        ww = w * w
+                        for c in range(d):
+                            sampled[i, c] += ww * (Y[i, c] - ref[k, c])
+                        z_far += w
+                        accepted += 1
+                        if accepted == n_negatives:
+                            break
+                    _mark_row(own, indices, a, b, 0)
+                    if not transform:
+                        own[i] = 0
+                    if accepted > 0:
+                        scale = others / accepted
+                        z_far *= scale
+                        for c in range(d):
+                            repulsion[i, c] += scale * sampled[i, c]
+                z[i] = z_near + z_far
+                kl[i] = kl_i
         total_z = 0.0
         for i in range(n):
             total_z += z[i]

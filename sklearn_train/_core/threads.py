@@ -4,17 +4,18 @@ A kernel with ``prange`` runs on Numba's thread pool; a BLAS call inside it (``n
 would start BLAS threads of its own in every Numba thread. On two cores that
 oversubscription made scikit-learn's TSNE, openTSNE and umap-learn 3-5x slower
 (see the design notes), so ``kernel_threads`` sets both at once: ``n`` Numba threads
-and at most ``cores // n`` BLAS/OpenMP threads each, restored on the way out.
+and at most ``cores // n`` BLAS/OpenMP threads each, restored on the way out. With
+one thread it touches neither: the serial twins of the parallel kernels run
+(``_jit.TwinKernel``), and Numba's pool is never started.
 
 Examples
 --------
->>> import numba
->>> before = numba.get_num_threads()
+>>> from sklearn_train._core._jit import kernel_thread_count
 >>> with kernel_threads(1) as n:
-...     numba.get_num_threads() == n == 1
+...     n == kernel_thread_count() == 1
 True
->>> numba.get_num_threads() == before
-True
+>>> kernel_thread_count()
+1
 """
 
 from contextlib import contextmanager
@@ -23,6 +24,8 @@ from numbers import Integral
 import numba
 from joblib import cpu_count
 from threadpoolctl import threadpool_limits
+
+from ._jit import thread_count
 
 
 def effective_n_jobs(n_jobs=None):
@@ -56,14 +59,23 @@ def kernel_threads(n_jobs=None):
 
     Both are restored when the body ends, also by an exception. Numba's thread count
     is per calling thread; the BLAS/OpenMP limit (``threadpoolctl``) is process-wide,
-    so concurrent callers from several threads share the last limit set.
+    so concurrent callers from several threads share the last limit set (and two
+    overlapping calls can leave it lowered). With one thread neither is touched:
+    the twin kernels then run serially (``_jit.TwinKernel``).
     """
     n = effective_n_jobs(n_jobs)
+    if n == 1:
+        # the serial twins run (_jit.TwinKernel): Numba's pool is not touched (not
+        # even started: GNU OpenMP's is not fork-safe), and nothing runs in parallel
+        # that BLAS could oversubscribe
+        with thread_count(1):
+            yield 1
+        return
     inner = max(1, cpu_count() // n)  # BLAS/OpenMP threads per Numba thread
     previous = numba.get_num_threads()
     numba.set_num_threads(n)
     try:
-        with threadpool_limits(limits=inner):
+        with threadpool_limits(limits=inner), thread_count(n):
             yield n
     finally:
         numba.set_num_threads(previous)

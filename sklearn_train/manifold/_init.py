@@ -63,6 +63,10 @@ def pca_init(X, n_components, seed, scale):
     signs = np.sign(components[np.arange(len(components)),
                                np.argmax(np.abs(components), axis=1)])
     embedding *= np.where(signs == 0, 1.0, signs)
+    # rounded to float32 (as scikit-learn's TSNE does): BLAS sums in an order that
+    # depends on its thread count, and the passes would amplify those last bits into
+    # a different layout; rounded, the start is the same whatever BLAS ran on
+    embedding = embedding.astype(np.float32).astype(np.float64)
     spread = np.std(embedding[:, 0])
     if not (spread > 0 and np.isfinite(spread)):
         warnings.warn("PCA initialisation: the first component has no spread; "

@@ -32,6 +32,7 @@ import scipy.sparse as sp
 
 from .._core import neighbors as kernels
 from .._core.data import as_kernel_matrix
+from .._core._jit import thread_count
 from .._core.threads import effective_n_jobs, kernel_threads
 
 # "auto" searches exactly up to this many rows and runs NN-descent above it: the
@@ -259,9 +260,21 @@ def _margin(n_neighbors):
     return 8 + n_neighbors // 8
 
 
+# float32 rows whose squared norms pass this are searched in float64: their keys
+# (squared norms and products) would overflow float32 to infinity, every key would
+# tie, and no candidate would be selected
+_FLOAT32_KEY_LIMIT = float(np.finfo(np.float32).max) / 8
+
+
 def _exact(X, Q, n_neighbors, code, n_jobs, exclude_self=True):
     n, nq = X.shape[0], Q.shape[0]
     m = min(n_neighbors + _margin(n_neighbors), n - exclude_self)
+    if X.dtype == np.float32 and code != kernels.COSINE and max(
+            _squared_norms(X).max(initial=0.0),
+            0.0 if Q is X else _squared_norms(Q).max(initial=0.0)) > _FLOAT32_KEY_LIMIT:
+        same = Q is X
+        X = X.astype(np.float64)
+        Q = X if same else Q.astype(np.float64)
     X_keys, Q_keys, x_terms, q_terms = _key_rows(X, Q, code, same=Q is X)
     dtype = X_keys.dtype
     rows = max(1, min(nq, _BLOCK_BYTES // (n * dtype.itemsize)))
@@ -292,10 +305,16 @@ def _numba_threads(n_jobs):
     ``cores // n_jobs`` halved the product's speed at ``n_jobs=2``); and its
     threadpoolctl call cost 1 ms a block, 10% of a 20,000-row search.
     """
+    n = effective_n_jobs(n_jobs)
+    if n == 1:  # the serial twins, without touching Numba's pool (see kernel_threads)
+        with thread_count(1):
+            yield
+        return
     previous = numba.get_num_threads()
-    numba.set_num_threads(effective_n_jobs(n_jobs))
+    numba.set_num_threads(n)
     try:
-        yield
+        with thread_count(n):
+            yield
     finally:
         numba.set_num_threads(previous)
 
@@ -338,6 +357,11 @@ def _squared_norms(X):
 
 def _refine(X, Q, candidates, n_neighbors, code):
     """float64 distances to the candidates, the nearest ``n_neighbors`` kept."""
+    if candidates.size and candidates.min() < 0:
+        # no key was finite for some row: never return -1 as a neighbour
+        raise ValueError(
+            "The distances between rows overflow (entries too large for the search): "
+            "scale the data first, for example with StandardScaler.")
     x_squared = _squared_norms(X)
     q_squared = x_squared if Q is X else _squared_norms(Q)
     ids = np.empty((Q.shape[0], n_neighbors), dtype=np.int64)

@@ -46,6 +46,13 @@ def row_keys(indices):
         return np.bitwise_xor.reduce(indices.astype(np.uint64) * multipliers, axis=1)
 
 
+def _parts(n):
+    """Parts the t-SNE kernel splits the points into, a row of marks (scratch)
+    each: as many as the threads Numba can have, fewer for small data. (The parts
+    share only scratch, so their number changes no result.)"""
+    return max(1, min(numba.config.NUMBA_NUM_THREADS, n // 64))
+
+
 def _blocks(passes, block):
     return -(-max(passes, 0) // block)
 
@@ -145,7 +152,7 @@ class TSNEProblem(EmbeddingProblem):
         like = state["embedding"]
         self.scratch = (np.zeros_like(like), np.zeros_like(like), np.zeros_like(like),
                         np.zeros(n), np.zeros(n),
-                        np.zeros((numba.config.NUMBA_NUM_THREADS, n_ref), dtype=np.uint8))
+                        np.zeros((_parts(n), n_ref), dtype=np.uint8))
 
     def phase_end(self):
         done = self.passes_done
@@ -156,6 +163,11 @@ class TSNEProblem(EmbeddingProblem):
         return _blocks(early, self.block) + _blocks(self.total_passes - early, self.block)
 
     def prepare_block(self):
+        if self.passes_done == self.exaggeration_end and not self.transform:
+            # a new phase starts afresh, as scikit-learn's optimiser (its momentum
+            # and gains were built on the exaggerated gradient)
+            self.state["update"][...] = 0.0
+            self.state["gains"][...] = 1.0
         early = self.passes_done < self.exaggeration_end
         self.floats[kernels.F_EXAGGERATION] = self.exaggeration if early else 1.0
         self.floats[kernels.F_MOMENTUM] = self.momentum if early else self.final_momentum
@@ -207,7 +219,9 @@ class UMAPProblem(EmbeddingProblem):
                                                     self.ints, self.floats)
         if status != kernels.OK:
             raise DivergenceError("the cross-entropy became infinite or NaN.")
-        row = {}
+        # the rate of the block's last epoch, after the decay (the driver's column
+        # would show the undecayed base rate)
+        row = {"learning_rate": float(rates[-1])}
         if samples > 0:
             row["train_loss"] = self.last_loss = float(loss / samples)
         return row

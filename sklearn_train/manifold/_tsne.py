@@ -108,7 +108,8 @@ default="pca"
     embedding_ : ndarray of shape (n_samples, n_components)
         The embedding of the training data (float64).
     kl_divergence_ : float
-        KL(P || Q) after the last pass (the normaliser estimated from the samples).
+        KL(P || Q) at the start of the last pass (measured there, on the way; the
+        normaliser estimated from the samples).
     learning_rate_ : float
         The learning rate used.
     n_iter_ : int

@@ -103,7 +103,8 @@ n_components), default="spectral"
     history_ : list of dict
         One row per block of 10 epochs: ``epoch`` (block), ``train_loss`` (the mean
         cross-entropy of the last epoch's edge and negative samples, per edge
-        sample), ``passes`` (epochs so far), ``learning_rate`` (before the decay),
+        sample), ``passes`` (epochs so far), ``learning_rate`` (of the block's last
+        epoch, after the linear decay),
         ``seconds``, ``best``.
     best_epoch_ : int
     n_features_in_ : int

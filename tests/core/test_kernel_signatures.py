@@ -10,6 +10,7 @@ import pytest
 from numba.core.registry import CPUDispatcher
 
 import sklearn_train._core as core
+from sklearn_train._core._jit import TwinKernel
 
 MAX_ARGUMENTS = 8
 
@@ -21,6 +22,8 @@ def core_dispatchers():
     for info in pkgutil.iter_modules(core.__path__):
         module = importlib.import_module(f"{core.__name__}.{info.name}")
         for name, obj in vars(module).items():
+            if isinstance(obj, TwinKernel):  # a parallel kernel and its serial twin
+                obj = obj.parallel
             if isinstance(obj, CPUDispatcher) and obj.py_func.__module__ == module.__name__:
                 found[f"{info.name}.{name}"] = obj
     return found
@@ -34,7 +37,8 @@ def test_the_search_finds_the_kernels():
     found = core_dispatchers()
     for name in ("linear.linear_epoch", "mlp.mlp_epoch", "cluster.kmeans_epoch",
                  "mixture.gmm_epoch", "linear._forward", "mlp._output_delta",
-                 "cluster._nearest", "losses.loss_grad", "data.record_step_loss"):
+                 "cluster._nearest", "losses.loss_grad", "data.record_step_loss",
+                 "embedding.tsne_passes", "neighbors.join"):
         assert name in found
 
 

@@ -6,6 +6,7 @@ import pytest
 from threadpoolctl import threadpool_info
 
 from sklearn_train._core import threads
+from sklearn_train._core._jit import kernel_thread_count
 
 
 def blas_threads():
@@ -38,13 +39,15 @@ def test_values_inside_and_restored_after():
     n_all = threads.effective_n_jobs(-1)
     before_numba, before_blas = numba.get_num_threads(), blas_threads()
     with threads.kernel_threads(-1) as n:
-        assert n == n_all == numba.get_num_threads()
+        assert n == n_all == numba.get_num_threads() == kernel_thread_count()
         # n Numba threads times the BLAS threads each never exceed the cores
         assert blas_threads() == [max(1, threads.cpu_count() // n)]
     assert numba.get_num_threads() == before_numba
     assert blas_threads() == before_blas
     with threads.kernel_threads(None) as n:
-        assert n == 1 == numba.get_num_threads()
+        # one thread: the serial twins run, Numba's pool and BLAS are left alone
+        assert n == 1 == kernel_thread_count()
+        assert numba.get_num_threads() == before_numba and blas_threads() == before_blas
     assert numba.get_num_threads() == before_numba
 
 

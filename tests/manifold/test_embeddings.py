@@ -242,3 +242,32 @@ def test_transform_checks_its_input(cls):
     bad[0, 0] = np.inf
     with pytest.raises(ValueError, match="infinity"):
         model.transform(bad)
+
+
+def test_umap_history_shows_the_decayed_rate():
+    model = UMAP(n_epochs=30, learning_rate=2.0, random_state=0).fit(X_DIGITS[:200])
+    rates = [row["learning_rate"] for row in model.history_]
+    # blocks of 10 epochs; the last epoch of each: 2 * (1 - 9/30), (1 - 19/30), ...
+    np.testing.assert_allclose(rates, [2.0 * (1 - e / 30) for e in (9, 19, 29)])
+
+
+def test_tsne_restarts_momentum_and_gains_after_exaggeration(monkeypatch):
+    """As scikit-learn's optimiser: the pass after the exaggerated phase starts with
+    no momentum and gains of 1 (they were built on the 12x gradient)."""
+    from sklearn_train._core import embedding as kernels
+    from sklearn_train.manifold import _problem
+
+    starts = {}
+    original = kernels.tsne_passes
+
+    def recording(graph, plan, arrays, scratch, ints, floats):
+        starts[int(ints[kernels.I_FIRST_PASS])] = (arrays[2].copy(), arrays[3].copy())
+        return original(graph, plan, arrays, scratch, ints, floats)
+
+    monkeypatch.setattr(_problem.kernels, "tsne_passes", recording)
+    TSNE(max_iter=350, random_state=0).fit(X_DIGITS[:200])
+    update, gains = starts[250]
+    assert np.all(update == 0.0) and np.all(gains == 1.0)
+    update, gains = starts[200]  # within the phase, they carry on
+    assert np.any(update != 0.0) and np.any(gains != 1.0)
+    assert np.any(starts[300][0] != 0.0)

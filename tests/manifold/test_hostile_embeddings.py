@@ -95,3 +95,20 @@ def test_pca_init_with_more_components_than_features_names_init(make):
     with pytest.raises(ValueError, match=r"(?s)init='pca'.*init='random'"):
         make(n_components=3).fit(X[:, :2])
     assert make(n_components=3, init="random").fit_transform(X[:, :2]).shape == (60, 3)
+
+
+def test_large_float32_values_find_true_neighbours():
+    """float32 rows near 1e19 square past float32's range: the search then runs in
+    float64 instead of returning -1 for every neighbour (a silently empty graph)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    from sklearn_train.manifold import _neighbors
+
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(60, 3)) * 3e19).astype(np.float32)
+    indices, distances = _neighbors.nearest_neighbors(X, 5)
+    assert indices.min() >= 0 and np.isfinite(distances).all()
+    expected = NearestNeighbors(n_neighbors=5).fit(X.astype(np.float64)).kneighbors()[1]
+    np.testing.assert_array_equal(indices, expected)
+    model = UMAP(n_neighbors=6, n_epochs=20, random_state=0).fit(X)
+    assert model.graph_.nnz > 0

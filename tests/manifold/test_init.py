@@ -30,7 +30,8 @@ def test_pca_matches_scikit_learn_up_to_sign_and_scale():
         correlation = np.corrcoef(embedding[:, column], expected[:, column])[0, 1]
         assert abs(abs(correlation) - 1) < 1e-10
     ratio = embedding / expected
-    np.testing.assert_allclose(np.abs(ratio), np.abs(ratio[0, 0]), rtol=1e-8)
+    # (the start is rounded to float32, as scikit-learn's TSNE rounds it)
+    np.testing.assert_allclose(np.abs(ratio), np.abs(ratio[0, 0]), rtol=1e-6)
     # sparse input: another solver, the same signs and values
     np.testing.assert_allclose(I.pca_init(sparse.csr_matrix(X), 2, 0, 1e-4), embedding,
                                rtol=1e-6, atol=1e-12)
