@@ -150,6 +150,14 @@ class BaseEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TrainedEs
             return nearest**2 <= _EXPANSION_ROUNDING * norm_sum
         return nearest == 0.0
 
+    def _check_settings(self):
+        if self.metric == "precomputed" and isinstance(self.init, str) and self.init == "pca":
+            others = sorted(self._parameter_constraints["init"][0].options - {"pca"})
+            raise ValueError(
+                'The parameter init="pca" cannot be used with metric="precomputed" (there '
+                'are no features to take components of); use init='
+                + ", ".join(f'"{name}"' for name in others) + " or an array.")
+
     # -- input --------------------------------------------------------------------------
 
     def _validate_input(self, X, reset):

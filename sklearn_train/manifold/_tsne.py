@@ -169,11 +169,6 @@ default="pca"
         self.verbose = verbose
         self.callbacks = callbacks
 
-    def _check_settings(self):
-        if self.metric == "precomputed" and isinstance(self.init, str) and self.init == "pca":
-            raise ValueError('The parameter init="pca" cannot be used with '
-                             'metric="precomputed"; use init="random" or an array.')
-
     def _n_graph_neighbors(self, n):
         if self.perplexity >= n:
             raise ValueError(

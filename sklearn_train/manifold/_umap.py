@@ -163,9 +163,7 @@ n_components), default="spectral"
         if self.min_dist > self.spread:
             raise ValueError(f"min_dist ({self.min_dist}) must not exceed spread "
                              f"({self.spread}).")
-        if self.metric == "precomputed" and isinstance(self.init, str) and self.init == "pca":
-            raise ValueError('The parameter init="pca" cannot be used with '
-                             'metric="precomputed"; use "spectral", "random" or an array.')
+        super()._check_settings()
 
     def _n_graph_neighbors(self, n):
         if self.n_neighbors > n:
