@@ -120,6 +120,22 @@ class RowProblem(StateProblem):
             result["step_losses"] = step_losses
         return result
 
+    def run_steps(self, epoch, rates, first, last):
+        """Steps ``first`` to ``last`` (exclusive) of epoch ``epoch``: the part of an
+        epoch one round of a data-parallel fit runs (``sync`` mini-batches), with
+        the rates of those steps. Returns the history columns, and ``"n_rows"``
+        the rows visited (0 once the epoch's steps are done)."""
+        order = self.epoch_order(epoch)[first * self.batch_size:last * self.batch_size]
+        if order.shape[0] == 0:
+            return {"n_rows": 0}
+        if rates.shape[0] > 1:
+            rates = rates[first:last]
+        step_losses = (np.empty(-(-order.shape[0] // self.batch_size))
+                       if self.record_steps else NO_STEP_LOSSES)
+        result = self.run_rows((order, rates, step_losses))
+        result["n_rows"] = int(order.shape[0])
+        return result
+
     def run_rows(self, plan):
         raise NotImplementedError
 

@@ -387,7 +387,7 @@ feature_names_in_
         resp[np.arange(X.shape[0]), labels] = 1.0
         state = new_mixture_state(k, X.shape[1], self._code)
         state["origin"][:] = origin
-        self._pooled_start(state, X, centers)
+        self._pooled_start(state, np.var(np.asarray(X, dtype=np.float64), axis=0), centers)
         params, stats = mixture_parts(state)
         with quiet_inlining():
             mixture.statistics(np.ascontiguousarray(raw), origin, sample_weight, resp,
@@ -396,11 +396,12 @@ feature_names_in_
         log_density = logsumexp(weighted_log_prob(raw, state, self._code), axis=1)
         return state, float(np.average(log_density, weights=sample_weight))
 
-    def _pooled_start(self, state, X, centers):
-        """Means at ``centers`` and every covariance the rows' pooled diagonal one:
-        what a component keeps when no row is assigned to it (duplicate points)."""
+    def _pooled_start(self, state, variance, centers):
+        """Means at ``centers`` and every covariance the rows' pooled diagonal one
+        (``variance``, per feature): what a component keeps when no row is assigned
+        to it (duplicate points)."""
         k, d = state["means"].shape
-        variance = np.var(np.asarray(X, dtype=np.float64), axis=0) + self.reg_covar
+        variance = variance + self.reg_covar
         if self.covariance_type == "spherical":
             variance = np.full(1, variance.mean())
         state["means"][:] = centers

@@ -118,7 +118,8 @@ class KMeansProblem(RowProblem):
             inertia, weight, moved = cluster.kmeans_epoch(
                 (self.X, self.sample_weight, self.x_squared), plan,
                 (s["centers"], s["counts"]), self.ints, self.floats)
-        s["counters"][0] += self.n_steps()
+        # the steps of this plan (a round of a data-parallel fit runs part of an epoch)
+        s["counters"][0] += -(-plan[0].shape[0] // self.batch_size)
         if not (np.isfinite(inertia) and np.isfinite(s["centers"]).all()):
             raise DivergenceError("the centres or the inertia became infinite or NaN "
                                   "(are the values of X very large?).")

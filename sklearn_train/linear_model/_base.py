@@ -23,6 +23,13 @@ from .._supervised import SUPERVISED_PARAMETERS, SupervisedMixin
 from ._problem import LinearProblem, copy_state, model_parameters, new_state
 
 
+def squared_row_norms(X):
+    """Squared norm of every row of dense or CSR ``X`` (float64)."""
+    if sp.issparse(X):
+        return np.asarray(X.multiply(X).sum(axis=1)).ravel()
+    return np.einsum("ij,ij->i", X, X, dtype=np.float64)
+
+
 class BaseLinear(SupervisedMixin, GradientMixin, TrainedEstimator):
     """Base class: parameters, validation and the training call (not public)."""
 
@@ -71,11 +78,9 @@ class BaseLinear(SupervisedMixin, GradientMixin, TrainedEstimator):
         if self.optimizer in ("adagrad", "rmsprop", "adam", "adamw"):
             return 0.01
         X = data.X
-        if sp.issparse(X):
-            norms = np.asarray(X.multiply(X).sum(axis=1)).ravel()
-        else:
-            norms = np.einsum("ij,ij->i", X, X, dtype=np.float64)
-        mean_norm = float(np.mean(data.train_part(norms)))
+        mean_norm = data.extra.get("mean_squared_norm")  # (a data-parallel fit's)
+        if mean_norm is None:
+            mean_norm = float(np.mean(data.train_part(squared_row_norms(X))))
         curvature = mean_norm + float(self.fit_intercept)
         rate = 1.0 / curvature if curvature > 0 else 1.0  # (all-zero rows, no intercept)
         if self.optimizer in ("momentum", "nesterov"):

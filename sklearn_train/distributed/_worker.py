@@ -1,0 +1,156 @@
+"""What runs on the workers, one partition at a time.
+
+``inspect_partition`` validates a partition's rows once and keeps them in the
+worker's memory (a ``Partition``) with their share of the global statistics;
+``local_start`` is a local fit's start over one partition (a fit of one partition
+is the local fit exactly); ``make_context`` binds the partition to the estimator's
+own training problem, which ``run_round`` then trains for one round from the state
+the client sends: one compiled epoch, or ``sync`` mini-batch steps of it.
+
+Every function copies the estimator it receives: a worker may hand the same
+deserialised object to several tasks.
+"""
+
+import copy
+
+import numpy as np
+
+from .._data import TrainingData
+from .._training import new_progress
+
+
+class Partition:
+    """One partition's validated rows, kept in a worker's memory."""
+
+    def __init__(self, X, y, sample_weight, summary):
+        self.X = X
+        self.y = y
+        self.sample_weight = sample_weight
+        self.summary = summary
+
+
+def inspect_partition(template, family, block):
+    """Validate a partition as ``fit`` would; return it with its summary."""
+    X, y, sample_weight = block
+    n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
+    if n_rows == 0:
+        return Partition(None, None, None, {"n_rows": 0})
+    est = copy.copy(template)
+    X, y, sample_weight = est._validate_fit_data(X, y, sample_weight, reset=True)
+    summary = {
+        "n_rows": int(X.shape[0]),
+        "n_features": int(X.shape[1]),
+        "feature_names": getattr(est, "feature_names_in_", None),
+        "dtype": X.dtype,
+        "weight": float(sample_weight.sum()),
+    }
+    summary.update(family.inspect(est, X, y, sample_weight))
+    return Partition(X, y, sample_weight, summary)
+
+
+def summary_of(partition):
+    return partition.summary
+
+
+def partition_data(est, partition):
+    """The partition as one call's ``TrainingData``, its targets encoded with the
+    global classes and class weights that ``est`` carries."""
+    data = TrainingData(X=partition.X, y=partition.y,
+                        sample_weight=partition.sample_weight)
+    if hasattr(est, "_encode_targets"):
+        Y, factor = est._encode_targets(partition.y, None, first_call=False)
+        data.Y = Y
+        if factor is not None:
+            data.sample_weight = data.sample_weight * factor
+    return data
+
+
+def local_start(template, partition, init):
+    """The start of a local ``fit`` over this one partition: its state, progress,
+    and the attributes the fit's data preparation sets (classes_, ...)."""
+    est = copy.copy(template)
+    before = set(est.__dict__)
+    data = est._prepare_data(partition.X, partition.y, partition.sample_weight,
+                             incremental=False, continuing=False)
+    state = est._initial_state(data, init)
+    progress = new_progress()
+    est._begin_progress(progress, state, data, False)
+    learned = {key: value for key, value in est.__dict__.items()
+               if key not in before or key in ("_class_weights", "_class_weight_source")}
+    return state, progress, learned
+
+
+def seeding_candidates(template, family, partition):
+    """A clustering family's seeding candidates from this partition."""
+    est = copy.copy(template)
+    return family.candidates(est, partition_data(est, partition))
+
+
+def start_statistics(template, partition, centres, origin):
+    from ._clustering import start_statistics as statistics
+
+    est = copy.copy(template)
+    return statistics(est, partition_data(est, partition), centres, origin)
+
+
+class Context:
+    """A partition bound to the estimator's training problem on a worker."""
+
+    def __init__(self, est, problem, data):
+        self.est = est
+        self.problem = problem
+        self.data = data
+
+
+def make_context(template, partition, state, index):
+    """The estimator's problem over this partition; ``index`` its partition number
+    (None when it is the only one: the row order of a local fit)."""
+    est = copy.copy(template)
+    data = partition_data(est, partition)
+    state = {key: value.copy() for key, value in state.items()}
+    problem = est._make_problem(data, state)
+    problem.partition = index
+    return Context(est, problem, data)
+
+
+def run_round(context, state, epoch, rates, steps):
+    """Train one round from ``state``: the whole epoch ``epoch`` (``steps`` None)
+    or its steps ``steps = (first, last)``. Returns the new state and the
+    round's history columns with ``n_rows``, the rows visited."""
+    problem = context.problem
+    problem.load(state)
+    if steps is None:
+        result = problem.run_epoch(epoch, rates)
+        result["n_rows"] = problem.n_rows
+    else:
+        result = problem.run_steps(epoch, rates, *steps)
+    return problem.save(), result
+
+
+def finish_kmeans(context, state, refine_centres):
+    """Labels and inertia of the partition's rows (``full_pass``) at ``state``; with
+    ``refine_centres``, instead the weighted sums of the rows nearest each centre
+    (one Lloyd iteration's share)."""
+    problem = context.problem
+    problem.load(state)
+    labels, _, inertia = problem.full_pass()
+    if not refine_centres:
+        return labels, inertia
+    from ..cluster._problem import centred
+
+    k, d = problem.state["centers"].shape
+    rows = centred(context.data.X, problem.state["origin"])  # as the centres are
+    weights = problem.sample_weight
+    sums = np.zeros((k, d))
+    for cluster in np.unique(labels):
+        mask = labels == cluster
+        sums[cluster] = np.asarray(weights[mask] @ rows[mask]).ravel()
+    return sums, np.bincount(labels, weights, minlength=k)
+
+
+def local_finish(context, state):
+    """The estimator's own end of ``fit`` over the only partition (exactly as a
+    local fit ends)."""
+    context.problem.load(state)
+    final = context.est._finish_fit(context.problem, context.data)
+    return final, context.problem.save()
