@@ -72,7 +72,7 @@ from .codes import (
 from .data import mark_row, n_cols, prefetch_row, record_step_loss, row_axpy, row_dot
 from .data import row_span
 from .losses import is_softmax, loss_grad, observed, scalar_loss_grad
-from .optimizers import ADAMW, N_STEP, S_LR, SGD, apply, begin_step
+from .optimizers import ADAMW, H_PROX, N_STEP, S_LR, SGD, apply, begin_step
 from .penalties import l1_clip, l1_prox
 
 
@@ -222,14 +222,18 @@ def linear_epoch(data, plan, state, ints, floats):
 
 @kernel(inline="always")
 def _direct_steps(ints, floats):
-    """Plain SGD without L1 or averaging: rows go straight into the weights."""
-    return ints[I_OPTIMIZER] == SGD and floats[F_L1] == 0.0 and ints[I_AVERAGE_START] < 0
+    """Plain SGD without L1, averaging or a proximal term (which ``apply`` adds):
+    rows go straight into the weights."""
+    return (ints[I_OPTIMIZER] == SGD and floats[F_L1] == 0.0 and ints[I_AVERAGE_START] < 0
+            and floats[N_FLOATS + H_PROX] == 0.0)
 
 
 @kernel(inline="always")
 def _lazy_steps(ints, floats):
-    """Sparse input with plain SGD (not direct): steps touch the batch's features only."""
-    return ints[I_LAZY] == 1 and not _direct_steps(ints, floats)
+    """Sparse input with plain SGD (not direct): steps touch the batch's features only
+    (not with a proximal term, which moves every weight)."""
+    return (ints[I_LAZY] == 1 and not _direct_steps(ints, floats)
+            and floats[N_FLOATS + H_PROX] == 0.0)
 
 
 @kernel

@@ -6,7 +6,8 @@ zeroes the gradient it consumed. The rule is chosen once per call, outside the l
 over coordinates, so every rule runs as a tight (SIMD) loop.
 
 ``moments`` has two rows of ``len(params)``: the first moment / velocity / AdaGrad
-accumulator, and the second moment (RMSProp, Adam). They live in the estimator between
+accumulator, and the second moment (RMSProp, Adam); a data-parallel worker with
+a proximal term (``H_PROX``, FedProx) adds a third, its anchor. They live in the estimator between
 calls, so ``partial_fit`` and ``warm_start`` continue an optimizer exactly.
 
 ``step`` is a small float array filled once per optimizer step by ``begin_step``: the
@@ -43,7 +44,8 @@ H_MOMENTUM = 0
 H_BETA1 = 1
 H_BETA2 = 2
 H_EPS = 3
-N_HYPER = 4
+H_PROX = 4  # FedProx's mu: pull towards the anchor in moments' third row, if any
+N_HYPER = 5
 
 # Indices into the per-step array filled by ``begin_step``.
 S_LR = 0
@@ -52,13 +54,15 @@ S_ADAM_EPS = 2  # eps * sqrt(1 - beta2^t): Adam's epsilon seen through the corre
 N_STEP = 3
 
 
-def default_hyper(momentum=0.9, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
-    """The hyper-parameter array: momentum, Adam's betas, and the epsilon floor."""
+def default_hyper(momentum=0.9, beta_1=0.9, beta_2=0.999, epsilon=1e-8, proximal=0.0):
+    """The hyper-parameter array: momentum, Adam's betas, the epsilon floor and the
+    proximal strength (FedProx's ``mu``; 0 in any local fit)."""
     hyper = np.empty(N_HYPER)
     hyper[H_MOMENTUM] = momentum
     hyper[H_BETA1] = beta_1
     hyper[H_BETA2] = beta_2
     hyper[H_EPS] = epsilon
+    hyper[H_PROX] = proximal
     return hyper
 
 
@@ -87,6 +91,13 @@ def apply(code, params, grad, moments, hyper, step, start, stop):
     g = grad[start:stop]
     first = moments[0, start:stop]
     second = moments[1, start:stop]
+    if moments.shape[0] > 2 and hyper[H_PROX] > 0.0:
+        # FedProx (Li et al. 2020): the gradient of mu / 2 * |w - anchor|^2, the
+        # anchor (the round's global parameters) in a third row of moments
+        mu = like(params, hyper[H_PROX])
+        anchor = moments[2, start:stop]
+        for p in range(w.shape[0]):
+            g[p] += mu * (w[p] - anchor[p])
     # scalars in the parameters' precision (see _jit.like)
     lr = like(params, step[S_LR])
     if code == SGD:

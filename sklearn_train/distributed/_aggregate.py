@@ -26,8 +26,9 @@ default="adam"
         The rule (our optimizers' ``optimizer`` names): "sgd" at
         ``learning_rate=1`` is FedAvg, "momentum" FedAvgM, "adagrad" FedAdagrad,
         "adam" FedAdam.
-    learning_rate : float, default=0.01
+    learning_rate : float, default=0.1
         The server's step size (Reddi et al. tune it over 10^-3..1; 1.0 for FedAvg).
+        "fedadam" and "fedadagrad" use 0.1.
     momentum, beta_1, beta_2 : float
         As in our estimators (defaults 0.9, 0.9, 0.99).
     epsilon : float, default=1e-3
@@ -46,7 +47,7 @@ default="adam"
     ServerOptimizer(optimizer='adam', learning_rate=0.05)
     """
 
-    def __init__(self, optimizer="adam", learning_rate=0.01, *, momentum=0.9,
+    def __init__(self, optimizer="adam", learning_rate=0.1, *, momentum=0.9,
                  beta_1=0.9, beta_2=0.99, epsilon=1e-3):
         if optimizer not in OPTIMIZERS or optimizer == "adamw":
             raise ValueError(
@@ -95,7 +96,7 @@ default="adam"
 _AGGREGATES = {
     "fedavg": None,
     "fedadagrad": ("adagrad", 0.1),
-    "fedadam": ("adam", 0.01),
+    "fedadam": ("adam", 0.1),
 }
 
 

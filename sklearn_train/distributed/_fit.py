@@ -40,7 +40,7 @@ from . import _worker as worker
 
 def fit_distributed(estimator, X, y=None, *, client=None, sync="epoch",
                     aggregate="mean", X_val=None, y_val=None, sample_weight=None,
-                    n_partitions=None, federated=False, client_fraction=1.0):
+                    n_partitions=None, federated=False, mu=0.0, client_fraction=1.0):
     """Fit ``estimator`` data-parallel on a dask cluster, by averaging what the
     workers learn.
 
@@ -86,6 +86,12 @@ ServerOptimizer, default="mean"
         dropped and the round run again without them (``history_`` column
         ``workers_lost``); without ``federated``, dask computes them again from
         their source on another worker.
+    mu : float, default=0.0
+        FedProx's proximal strength (Li et al. 2020): every local step also pulls
+        the parameters towards the round's global ones by the gradient of
+        ``mu / 2 * |w - w_round|^2``, so that workers whose data differ drift
+        apart less. Gradient families only; plain SGD then sweeps every weight
+        each step (no lazy sparse steps).
     client_fraction : float in (0, 1], default=1.0
         Share of the partitions (clients) sampled for each round, from the
         estimator's seed, the epoch and the round.
@@ -118,14 +124,16 @@ ServerOptimizer, default="mean"
     """
     client = _client(client)
     family = family_of(estimator)
-    _check_options(estimator, family, sync, aggregate, client_fraction, n_partitions)
+    _check_options(estimator, family, sync, aggregate, client_fraction, n_partitions,
+                   mu)
     before = dict(estimator.__dict__)
     history = before.get("history_")
     n_rows = None if history is None else len(history)
     try:
         return _fit(estimator, family, client, X, y, sample_weight, X_val, y_val,
                     dict(sync=sync, aggregate=aggregate, n_partitions=n_partitions,
-                         federated=federated, client_fraction=client_fraction))
+                         federated=federated, mu=float(mu),
+                         client_fraction=client_fraction))
     except BaseException:
         estimator.__dict__.clear()
         estimator.__dict__.update(before)
@@ -146,7 +154,8 @@ def _client(client):
                          "one first (distributed.Client(...)).") from None
 
 
-def _check_options(estimator, family, sync, aggregate, client_fraction, n_partitions):
+def _check_options(estimator, family, sync, aggregate, client_fraction, n_partitions,
+                   mu):
     if not (sync == "epoch" or (isinstance(sync, Integral) and not isinstance(sync, bool)
                                 and sync >= 1)):
         raise ValueError(f"sync must be 'epoch' or a positive number of mini-batch "
@@ -157,6 +166,11 @@ def _check_options(estimator, family, sync, aggregate, client_fraction, n_partit
                                          and n_partitions >= 1):
         raise ValueError(f"n_partitions must be a positive integer; got "
                          f"{n_partitions!r}.")
+    if not (isinstance(mu, Real) and np.isfinite(mu) and mu >= 0):
+        raise ValueError(f"mu must be a non-negative number; got {mu!r}.")
+    if mu > 0 and not family.uses_optimizer:
+        raise ValueError(f"mu (FedProx's proximal term) applies to models trained by "
+                         f"an optimizer, not {type(estimator).__name__}.")
     server = server_optimizer(aggregate)  # (checks the name)
     if not family.uses_optimizer and aggregate != "mean":
         raise ValueError(f"{type(estimator).__name__} combines by its own rule (see "
@@ -187,7 +201,7 @@ def _fit(est, family, client, X, y, sample_weight, X_val, y_val, options):
                          if key not in parameters})  # classes_, n_features_in_, ...
     owners = [_owner(client, part) for part in parts]
     contexts = [_submit(client, options, owner, worker.make_context, template, part,
-                        state, None if len(parts) == 1 else index)
+                        state, None if len(parts) == 1 else index, options["mu"])
                 for index, (part, owner) in enumerate(zip(parts, owners))]
     steps = client.gather([_submit(client, options, owner, _steps_of, context)
                            for context, owner in zip(contexts, owners)])

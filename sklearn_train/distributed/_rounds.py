@@ -15,8 +15,6 @@ workers' memory) and how a round may use them:
 round from ``(seed, epoch, round)``.
 """
 
-import time
-
 import numpy as np
 
 from ._worker import run_round
@@ -47,9 +45,17 @@ class WorkerPool:
         return sorted(rng.choice(self.alive, size=n, replace=False).tolist())
 
     def submit(self, index, state, epoch, rates, steps):
-        options = {"pure": False, "retries": 0 if self.federated else 2}
-        if self.federated:
-            options.update(workers=[self.owners[index]], allow_other_workers=False)
+        # The task goes to the worker holding the partition (a federated one may run
+        # nowhere else; a data-parallel one may, once that worker is gone).
+        options = {"pure": False, "retries": 0 if self.federated else 2,
+                   "workers": [self.owners[index]],
+                   "allow_other_workers": not self.federated}
+        if steps is not None:
+            # (first, last, offset): only this round's rates travel, from step offset
+            offset = steps[0] if rates.shape[0] > 1 else 0
+            if rates.shape[0] > 1:
+                rates = rates[steps[0]:steps[1]]
+            steps = (steps[0], steps[1], offset)
         return self.client.submit(run_round, self.contexts[index], state, epoch, rates,
                                   steps, **options)
 
@@ -81,19 +87,24 @@ def run_round_on_workers(pool, state, epoch, rates, steps, round_index):
 def _wait_or_lost(pool, futures, chosen):
     """Wait for a federated round; the partitions whose worker left before their
     task finished (empty when all finished)."""
+    from distributed import wait
+
     while True:
-        pending = [index for index, future in zip(chosen, futures)
-                   if future.status not in ("finished",)]
+        try:
+            wait(futures, timeout=_POLL)
+        except TimeoutError:
+            pass
         errors = [future for future in futures if future.status == "error"]
         if errors:
             errors[0].result()  # raises the worker's error (a diverging run, ...)
+        pending = [index for index, future in zip(chosen, futures)
+                   if future.status != "finished"]
         if not pending:
             return []
         workers = worker_addresses(pool.client)
         lost = [index for index in pending if pool.owners[index] not in workers]
         if lost:
             return lost
-        time.sleep(_POLL)
 
 
 def worker_addresses(client):

@@ -94,37 +94,64 @@ def start_statistics(template, partition, centres, origin):
 
 
 class Context:
-    """A partition bound to the estimator's training problem on a worker."""
+    """A partition bound to the estimator's training problem on a worker;
+    ``proximal``: its optimizer pulls towards the round's starting parameters."""
 
-    def __init__(self, est, problem, data):
+    def __init__(self, est, problem, data, proximal=False):
         self.est = est
         self.problem = problem
         self.data = data
+        self.proximal = proximal
 
 
-def make_context(template, partition, state, index):
+def make_context(template, partition, state, index, mu=0.0):
     """The estimator's problem over this partition; ``index`` its partition number
-    (None when it is the only one: the row order of a local fit)."""
+    (None when it is the only one: the row order of a local fit); ``mu`` > 0 adds
+    FedProx's proximal term ``mu / 2 * |w - w_round|^2`` to its steps."""
     est = copy.copy(template)
     data = partition_data(est, partition)
     state = {key: value.copy() for key, value in state.items()}
     problem = est._make_problem(data, state)
     problem.partition = index
-    return Context(est, problem, data)
+    if mu > 0:
+        from .._core import linear, mlp
+        from .._core.optimizers import H_PROX
+        from ..linear_model._problem import LinearProblem
+
+        first = linear.N_FLOATS if isinstance(problem, LinearProblem) else mlp.N_FLOATS
+        problem.floats[first + H_PROX] = mu
+        moments = state["moments"]
+        # the optimizer's anchor row (optimizers.apply), set every round
+        state["moments"] = np.zeros((3, moments.shape[1]), dtype=moments.dtype)
+    return Context(est, problem, data, proximal=mu > 0)
 
 
 def run_round(context, state, epoch, rates, steps):
     """Train one round from ``state``: the whole epoch ``epoch`` (``steps`` None)
-    or its steps ``steps = (first, last)``. Returns the new state and the
+    or its steps ``steps = (first, last, offset)``, ``rates`` starting at step
+    ``offset``. Returns the new state and the
     round's history columns with ``n_rows``, the rows visited."""
     problem = context.problem
-    problem.load(state)
+    if context.proximal:
+        moments = problem.state["moments"]
+        problem.load({key: value for key, value in state.items() if key != "moments"})
+        moments[:2] = state["moments"]
+        moments[2] = state["params"]  # the anchor: the round's global parameters
+    else:
+        problem.load(state)
     if steps is None:
         result = problem.run_epoch(epoch, rates)
         result["n_rows"] = problem.n_rows
     else:
-        result = problem.run_steps(epoch, rates, *steps)
-    return problem.save(), result
+        # (first, last, offset): ``rates`` starts at step ``offset`` of the epoch
+        first, last, offset = steps
+        if rates.shape[0] > 1:
+            rates = np.concatenate([np.empty(offset), rates])
+        result = problem.run_steps(epoch, rates, first, last)
+    saved = problem.save()
+    if context.proximal:
+        saved["moments"] = saved["moments"][:2]
+    return saved, result
 
 
 def finish_kmeans(context, state, refine_centres):
@@ -154,3 +181,27 @@ def local_finish(context, state):
     context.problem.load(state)
     final = context.est._finish_fit(context.problem, context.data)
     return final, context.problem.save()
+
+
+def _register_sizes():
+    """Tell dask what a partition and a context weigh (their rows): it would take
+    them for tiny objects and think moving one to another worker costs nothing."""
+    try:
+        from dask.sizeof import sizeof
+    except ImportError:  # (dask is an optional extra)
+        return
+
+    @sizeof.register(Partition)
+    def _partition_size(partition):
+        return int(sum(sizeof(part) for part in (partition.X, partition.y,
+                                                 partition.sample_weight)
+                       if part is not None))
+
+    @sizeof.register(Context)
+    def _context_size(context):
+        data = context.data
+        return int(sum(sizeof(part) for part in (data.X, data.Y, data.sample_weight)
+                       if part is not None))
+
+
+_register_sizes()

@@ -74,7 +74,7 @@ def test_minimises_a_convex_quadratic(name, quadratic):
 
 def reference_steps(name, params, grads, rates, hyper):
     """The textbook rules (PyTorch's forms, no dampening), one gradient per step."""
-    mu, beta1, beta2, eps = hyper
+    mu, beta1, beta2, eps = hyper[:4]  # (hyper[4]: the proximal term, 0 here)
     w = params.copy()
     m = np.zeros_like(w)  # velocity, AdaGrad sum or Adam's first moment
     v = np.zeros_like(w)  # RMSProp's / Adam's second moment
@@ -173,3 +173,33 @@ def test_apply_consumes_its_range_only(name):
     np.testing.assert_array_equal(moments[:, ~inside], before[2][:, ~inside])
     # the range did move (a nonzero gradient always changes the parameter)
     assert np.all(params[inside] != before[0][inside])
+
+
+@pytest.mark.parametrize("name", ["SGD", "MOMENTUM", "NESTEROV", "ADAGRAD", "RMSPROP",
+                                  "ADAM"])
+def test_proximal_term_is_the_gradient_of_its_penalty(name):
+    """With an anchor row and mu > 0 (FedProx), a step equals the plain step on the
+    gradient plus mu * (w - anchor); without the row, mu changes nothing."""
+    code = getattr(O, name)
+    rng = np.random.default_rng(0)
+    w, g, anchor = rng.normal(size=(3, DIM))
+    plain_w, plain_moments = w.copy(), np.zeros((2, DIM))
+    prox_w, prox_moments = w.copy(), np.zeros((3, DIM))
+    prox_moments[2] = anchor
+    step = np.zeros(O.N_STEP)
+    mu = 0.7
+    for t in (1.0, 2.0):
+        O.begin_step(code, 0.1, t, O.default_hyper(), step)
+        O.apply(code, plain_w, g + mu * (plain_w - anchor), plain_moments,
+                O.default_hyper(), step, 0, DIM)
+        O.apply(code, prox_w, g.copy(), prox_moments, O.default_hyper(proximal=mu), step,
+                0, DIM)
+    np.testing.assert_allclose(prox_w, plain_w, rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(prox_moments[:2], plain_moments, rtol=1e-14, atol=1e-15)
+    unanchored = w.copy()
+    O.apply(code, unanchored, g.copy(), np.zeros((2, DIM)), O.default_hyper(proximal=mu),
+            step, 0, DIM)
+    reference = w.copy()
+    O.apply(code, reference, g.copy(), np.zeros((2, DIM)), O.default_hyper(), step, 0,
+            DIM)
+    np.testing.assert_array_equal(unanchored, reference)
