@@ -8,12 +8,14 @@ from ._training import DivergenceError
 from .cluster import GaussianMixture, KMeans
 from .linear_model import LinearClassifier, LinearRegressor
 from .manifold import TSNE, UMAP
+from .model_selection import ContinuedHalvingSearchCV
 from .neural_network import Autoencoder, MLPClassifier, MLPRegressor
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "Autoencoder",
+    "ContinuedHalvingSearchCV",
     "DivergenceError",
     "GaussianMixture",
     "KMeans",

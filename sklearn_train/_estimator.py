@@ -57,6 +57,9 @@ hook                             defined by     what it gives
                                                 embeddings: blocks of passes)
 ``_divergence_note(data)``       base, mixins   what in the data may have made a run
                                                 diverge (a huge regression target)
+``_warm_start_gap()``            base, mixins   why a warm-started fit would not go on
+                                                as one longer fit (the halving search
+                                                of ``model_selection`` asks)
 ``_relative_tol``,               class flags    see ``Settings`` (k-means: a scale-free
 ``_check_growth``                               tol, no growth check)
 ================================ ============== ========================================
@@ -132,6 +135,12 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
     def _max_epochs(self, problem):
         """Driver epochs of a fit: ``max_iter`` (embeddings count blocks of passes)."""
         return self.max_iter
+
+    def _warm_start_gap(self):
+        """Why a fit with ``warm_start=True`` would not go on exactly as one longer
+        fit would (a sentence), or None when it would. A search that continues
+        candidates across rungs (``model_selection``) refuses such settings."""
+        return None
 
     def _monitors_validation(self):
         return False

@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._core.optimizers import ADAM, ADAGRAD, ADAMW, MOMENTUM, NESTEROV, RMSPROP, SGD
 from ._core.optimizers import default_hyper
-from ._core.schedules import SCHEDULES
+from ._core.schedules import EPOCH_SCHEDULES, SCHEDULES
 from ._problems import reset_optimizer
 
 OPTIMIZERS = {
@@ -83,6 +83,18 @@ class GradientMixin:
             progress["eta0"] = progress["eta"] = self._resolve_eta0(data)
             progress["eta0_param"] = self._eta0_param()
         super()._begin_progress(progress, state, data, continuing)
+
+    def _warm_start_gap(self):
+        # (_begin_progress: every fit, also a warm-started one, starts the epoch
+        # count of the schedule and the adaptive rate over)
+        if self.learning_rate in EPOCH_SCHEDULES:
+            return (f"the {self.learning_rate!r} schedule starts over with every fit; "
+                    "use a schedule of steps ('invscaling', 'constant', 'optimal')")
+        if self.warmup > 0:
+            return "the warm-up starts over with every fit; set warmup=0"
+        if self.learning_rate == "adaptive" and self.tol is not None:
+            return "the adaptive rate goes back to eta0 with every fit; set tol=None"
+        return super()._warm_start_gap()
 
     def _schedule(self, progress):
         return {"learning_rate": self.learning_rate, "eta0": float(progress["eta0"]),

@@ -35,6 +35,12 @@ class SupervisedMixin:
     def _stratify(self, y):
         return None
 
+    def _warm_start_gap(self):
+        if self.early_stopping:
+            return ("early_stopping=True restores the best epoch at the end of every "
+                    "fit, so the next fit goes on from there, not from the last epoch")
+        return super()._warm_start_gap()
+
     # -- input ----------------------------------------------------------------------------
 
     def _validate_fit_data(self, X, y, sample_weight, reset):

@@ -14,6 +14,9 @@ import numpy as np
 
 SCHEDULES = ("constant", "optimal", "invscaling", "adaptive", "cosine", "exponential",
              "linear")
+# The schedules that count epochs from the start of a fit (``schedule_start``): a
+# warm-started fit runs them from their beginning again.
+EPOCH_SCHEDULES = ("cosine", "exponential", "linear")
 
 # ``adaptive`` divides the rate by this on a plateau and stops below ``ADAPTIVE_MIN``
 # (the values of scikit-learn's SGD).
