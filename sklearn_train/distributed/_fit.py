@@ -100,6 +100,8 @@ ServerOptimizer, default="mean"
     -------
     estimator : the fitted estimator
         ``history_`` rows gain ``rounds`` (and ``workers_lost`` when it happened).
+        The fit always starts afresh (``warm_start`` is not used); continue the
+        result locally with ``partial_fit``.
 
     Notes
     -----
@@ -191,12 +193,16 @@ def _fit(est, family, client, X, y, sample_weight, X_val, y_val, options):
     if est._monitors_validation() and X_val is None:
         raise ValueError("early_stopping=True in fit_distributed needs X_val and y_val "
                          "(the validation set is scored on the client).")
+    # a fit from scratch, whatever was fitted before (warm_start is not used): no
+    # attribute of an earlier fit outlives it (a federated KMeans has no labels_)
+    parameters = set(type(est)._get_param_names())
+    for key in [key for key in est.__dict__ if key not in parameters]:
+        del est.__dict__[key]
     est._seed = int(check_random_state(est.random_state).randint(np.iinfo(np.int32).max))
     template = _worker_template(est)
     parts, summaries = _inspect(client, template, family, X, y, sample_weight,
                                 options["n_partitions"])
     state, progress, stand_in = _start(client, template, family, parts, summaries)
-    parameters = set(type(est)._get_param_names())
     est.__dict__.update({key: value for key, value in template.__dict__.items()
                          if key not in parameters})  # classes_, n_features_in_, ...
     owners = [_owner(client, part) for part in parts]

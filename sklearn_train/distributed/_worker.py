@@ -113,6 +113,8 @@ def make_context(template, partition, state, index, mu=0.0):
     state = {key: value.copy() for key, value in state.items()}
     problem = est._make_problem(data, state)
     problem.partition = index
+    if index is not None:
+        _partition_streams(problem, index)
     if mu > 0:
         from .._core import linear, mlp
         from .._core.optimizers import H_PROX
@@ -124,6 +126,20 @@ def make_context(template, partition, state, index, mu=0.0):
         # the optimizer's anchor row (optimizers.apply), set every round
         state["moments"] = np.zeros((3, moments.shape[1]), dtype=moments.dtype)
     return Context(est, problem, data, proximal=mu > 0)
+
+
+def _partition_streams(problem, index):
+    """Random streams of the partition's own: dropout masks (networks) and
+    reassignment draws (k-means) from (seed, partition), not the seed alone, so
+    workers do not draw the same masks (the row order already has its own)."""
+    from .._core import mlp
+    from ..neural_network._problem import MLPProblem
+
+    mixed = (problem.seed * 1_000_003 + (index + 1) * 0x9E3779B1) % (2**31 - 1)
+    if isinstance(problem, MLPProblem):
+        problem.ints[mlp.I_SEED] = mixed
+    elif hasattr(problem, "full_pass"):  # KMeansProblem: its reassignment stream
+        problem.seed = mixed
 
 
 def run_round(context, state, epoch, rates, steps):

@@ -1,8 +1,7 @@
 """Hyperparameter searches on a dask cluster through joblib: scikit-learn's
 ``GridSearchCV`` and ``HalvingRandomSearchCV`` over our estimators, and our
-``ContinuedHalvingSearchCV``, give the results of the same search run locally."""
-
-import os
+``ContinuedHalvingSearchCV``, give the results of the same search run locally (on
+the session's cluster, ``conftest.py``)."""
 
 import joblib
 import numpy as np
@@ -16,33 +15,9 @@ from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.experimental import enable_halving_search_cv  # noqa: E402, F401
 from sklearn.model_selection import GridSearchCV, HalvingRandomSearchCV  # noqa: E402
 
-import sklearn_train  # noqa: E402
 from sklearn_train import ContinuedHalvingSearchCV, LinearClassifier  # noqa: E402
 
 GRID = {"eta0": [0.003, 0.03, 0.3], "alpha": [1e-5, 1e-3, 1e-1]}
-
-
-@pytest.fixture(scope="module")
-def client():
-    # The workers are new processes: they must import the very copy of the package
-    # these tests import (a checkout run in place may not be the installed one).
-    checkout = os.path.dirname(os.path.dirname(sklearn_train.__file__))
-    path = os.pathsep.join(filter(None, [checkout, os.environ.get("PYTHONPATH")]))
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None, env={"PYTHONPATH": path},
-        # without a dashboard the scheduler's HTTP server (health checks) still
-        # listens, by default on 8787: any free port, so that another cluster on
-        # the machine neither blocks it nor makes it warn
-        scheduler_kwargs={"dashboard_address": ":0"})
-    client = distributed.Client(cluster)
-    try:
-        imported = client.run(lambda: __import__("sklearn_train").__file__)
-        assert set(imported.values()) == {sklearn_train.__file__}
-        yield client
-    finally:
-        client.close()
-        cluster.close()
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +31,9 @@ def on_the_cluster(client, search, X, y):
     workers ran (joblib may batch several fits into one task). The search keeps
     its n_jobs=None: under a backend of its own, joblib takes the backend's
     default, for dask all the cluster's workers."""
-    with distributed.get_task_stream(client) as stream:
+    # (as_current: the dask backend takes the current client, which another test's
+    # cluster may have been)
+    with client.as_current(), distributed.get_task_stream(client) as stream:
         with joblib.parallel_config(backend="dask"):
             search.fit(X, y)
     return search, len(stream.data)
