@@ -123,8 +123,9 @@ class RowProblem(StateProblem):
     def run_steps(self, epoch, rates, first, last):
         """Steps ``first`` to ``last`` (exclusive) of epoch ``epoch``: the part of an
         epoch one round of a data-parallel fit runs (``sync`` mini-batches), with
-        the rates of those steps. Returns the history columns, and ``"n_rows"``
-        the rows visited (0 once the epoch's steps are done)."""
+        the rates of those steps. Returns the history columns, ``"n_rows"`` the
+        rows visited (0 once the epoch's steps are done) and ``"row_weight"``
+        their total sample weight."""
         order = self.epoch_order(epoch)[first * self.batch_size:last * self.batch_size]
         if order.shape[0] == 0:
             return {"n_rows": 0}
@@ -134,6 +135,9 @@ class RowProblem(StateProblem):
                        if self.record_steps else NO_STEP_LOSSES)
         result = self.run_rows((order, rates, step_losses))
         result["n_rows"] = int(order.shape[0])
+        weights = getattr(self, "sample_weight", None)
+        if weights is not None:  # the weight of the rows visited
+            result["row_weight"] = float(weights[order].sum())
         return result
 
     def run_rows(self, plan):

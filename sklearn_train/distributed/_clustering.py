@@ -39,7 +39,11 @@ class _ClusteringFamily:
                 "squares": np.einsum("ij,ij->j", X, X, dtype=np.float64)}
 
     def set_globals(self, template, summaries):
-        pass
+        n_rows = sum(summary["n_rows"] for summary in summaries)
+        name = "n_clusters" if hasattr(template, "n_clusters") else "n_components"
+        k = getattr(template, name)
+        if n_rows < k:  # (the local fit's words)
+            raise ValueError(f"n_samples={n_rows} should be >= {name}={k}.")
 
     def candidates(self, est, data):
         """On a worker: the partition's own seeding, as absolute centres and the

@@ -20,6 +20,7 @@ The flow mirrors a local ``fit`` (``TrainedEstimator._train``), step for step:
 A call that fails leaves the estimator as it was.
 """
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -127,7 +128,7 @@ ServerOptimizer, default="mean"
     client = _client(client)
     family = family_of(estimator)
     _check_options(estimator, family, sync, aggregate, client_fraction, n_partitions,
-                   mu)
+                   mu, federated)
     before = dict(estimator.__dict__)
     history = before.get("history_")
     n_rows = None if history is None else len(history)
@@ -157,18 +158,27 @@ def _client(client):
 
 
 def _check_options(estimator, family, sync, aggregate, client_fraction, n_partitions,
-                   mu):
+                   mu, federated):
     if not (sync == "epoch" or (isinstance(sync, Integral) and not isinstance(sync, bool)
                                 and sync >= 1)):
         raise ValueError(f"sync must be 'epoch' or a positive number of mini-batch "
                          f"steps; got {sync!r}.")
-    if not (isinstance(client_fraction, Real) and 0 < client_fraction <= 1):
+    if not (isinstance(client_fraction, Real) and not isinstance(client_fraction, bool)
+            and 0 < client_fraction <= 1):
         raise ValueError(f"client_fraction must be in (0, 1]; got {client_fraction!r}.")
+    if not isinstance(federated, (bool, np.bool_)):
+        raise ValueError(f"federated must be True or False; got {federated!r}.")
+    if (estimator.__dict__.get("warm_start") and hasattr(estimator, "_state")):
+        raise ValueError(
+            "warm_start=True: fit_distributed always trains from a fresh start, it does "
+            "not continue a fitted model. Set warm_start=False, or continue the fitted "
+            "model locally with partial_fit.")
     if n_partitions is not None and not (isinstance(n_partitions, Integral)
                                          and n_partitions >= 1):
         raise ValueError(f"n_partitions must be a positive integer; got "
                          f"{n_partitions!r}.")
-    if not (isinstance(mu, Real) and np.isfinite(mu) and mu >= 0):
+    if not (isinstance(mu, Real) and not isinstance(mu, bool) and np.isfinite(mu)
+            and mu >= 0):
         raise ValueError(f"mu must be a non-negative number; got {mu!r}.")
     if mu > 0 and not family.uses_optimizer:
         raise ValueError(f"mu (FedProx's proximal term) applies to models trained by "
@@ -266,9 +276,13 @@ def _inspect(client, template, family, X, y, sample_weight, n_partitions):
     parts = [client.submit(worker.inspect_partition, template, family, block,
                            pure=False) for block in blocks]
     summaries = client.gather([client.submit(worker.summary_of, part) for part in parts])
+    _warn_once([warning for summary in summaries
+                for warning in summary.get("warnings", ())])
     kept = [index for index, summary in enumerate(summaries) if summary["n_rows"] > 0]
     if not kept:
         raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
+    if not sum(summaries[index]["weight"] for index in kept) > 0:
+        raise ValueError("Sample weights must contain at least one non-zero number.")
     parts = [parts[index] for index in kept]
     summaries = [summaries[index] for index in kept]
     for key, what in (("n_features", "numbers of features"), ("dtype", "dtypes")):
@@ -280,6 +294,12 @@ def _inspect(client, template, family, X, y, sample_weight, n_partitions):
            for a, b in zip(names, names[1:])):
         raise ValueError("The partitions of X have different feature names.")
     return parts, summaries
+
+
+def _warn_once(caught):
+    """The warnings the partitions' validation raised on the workers, each once."""
+    for category, message in dict.fromkeys(caught):
+        warnings.warn(message, category, stacklevel=4)
 
 
 def _start(client, template, family, parts, summaries):

@@ -8,6 +8,7 @@ partition lost with its worker is computed again from its source.
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils.validation import _num_samples
 
 
 def _dask_kinds():
@@ -83,7 +84,12 @@ def partition_blocks(client, X, y=None, sample_weight=None, n_partitions=None):
         pieces = [_aligned_blocks(values, bounds, array_type) for values in
                   (y, sample_weight)]
     else:
-        n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
+        X, y, sample_weight = (_as_rows(values) for values in (X, y, sample_weight))
+        n_rows = X.shape[0]
+        for values in (y, sample_weight):
+            if values is not None and _num_samples(values) != n_rows:
+                raise ValueError(f"X has {n_rows} rows but y or sample_weight has "
+                                 f"{_num_samples(values)}.")
         if n_partitions is None:
             n_partitions = max(1, len(client.scheduler_info()["workers"]))
         n_partitions = int(max(1, min(n_partitions, n_rows)))
@@ -95,6 +101,13 @@ def partition_blocks(client, X, y=None, sample_weight=None, n_partitions=None):
     tasks = [dask.delayed(_assemble, pure=True)(x, y_block, w_block)
              for x, y_block, w_block in zip(X_blocks, *pieces)]
     return client.compute(tasks)
+
+
+def _as_rows(values):
+    """In-memory data with a ``shape`` (array-likes without one become arrays)."""
+    if values is None or hasattr(values, "shape"):
+        return values
+    return np.asarray(values)
 
 
 def _aligned_blocks(values, bounds, array_type):

@@ -6,7 +6,7 @@ estimator's own problem over the validation data (the *shadow*): it holds the
 combined state, validates, takes snapshots and restores them. An epoch is one or
 more rounds: the state goes to the workers, each trains its partitions' rows
 (``_worker.run_round``), and the family combines the results in partition order,
-weighted by the rows each worker visited.
+weighted by the (sample weight of the) rows each worker visited.
 """
 
 import numpy as np
@@ -74,17 +74,23 @@ class DistributedProblem:
             if not results:
                 continue
             rows = np.array([result["n_rows"] for _, result in results], dtype=float)
-            shares = rows / rows.sum()
+            # each worker counts by the weight of the rows it visited (rows themselves
+            # when a round's rows have no weight at all)
+            weights = np.array([result.get("row_weight", n) for n, (_, result) in
+                                zip(rows, results)], dtype=float)
+            if not weights.sum() > 0:
+                weights = rows
+            shares = weights / weights.sum()
             self._combine([state for state, _ in results], shares, before)
             self.rounds_done += 1
             # the epoch's loss: each round's rows-weighted mean, weighted by its rows
             round_loss = sum(share * result.get("train_loss", np.nan)
                              for share, (_, result) in zip(shares, results))
-            loss += rows.sum() * round_loss if n_rounds > 1 else round_loss
-            shares_seen += rows.sum()
+            loss += weights.sum() * round_loss if n_rounds > 1 else round_loss
+            shares_seen += weights.sum()
             for _, result in results:
                 for key, value in result.items():
-                    if key not in ("train_loss", "n_rows", "learning_rate"):
+                    if key not in ("train_loss", "n_rows", "row_weight", "learning_rate"):
                         extra[key] = extra.get(key, 0) + value
         row = {"train_loss": loss / shares_seen if n_rounds > 1 else loss,
                "rounds": n_rounds, **extra}

@@ -28,7 +28,7 @@ class DistributedTrainer(MetaEstimatorMixin, BaseEstimator):
         See ``fit_distributed`` for the families it trains.
     client : distributed.Client or None, default=None
         None: the current client when ``fit`` runs. Clones share the client.
-    sync, aggregate, n_partitions, federated, client_fraction
+    sync, aggregate, n_partitions, federated, mu, client_fraction
         As in ``fit_distributed``.
 
     Attributes
@@ -56,14 +56,22 @@ class DistributedTrainer(MetaEstimatorMixin, BaseEstimator):
     """
 
     def __init__(self, estimator, *, client=None, sync="epoch", aggregate="mean",
-                 n_partitions=None, federated=False, client_fraction=1.0):
+                 n_partitions=None, federated=False, mu=0.0, client_fraction=1.0):
         self.estimator = estimator
         self.client = client
         self.sync = sync
         self.aggregate = aggregate
         self.n_partitions = n_partitions
         self.federated = federated
+        self.mu = mu
         self.client_fraction = client_fraction
+
+    def __getstate__(self):
+        # a client is a live connection: a pickled trainer leaves it out (None: the
+        # current client when it is fitted again)
+        state = dict(self.__dict__)
+        state["client"] = None
+        return state
 
     def __sklearn_clone__(self):
         # a client is a connection, not a parameter value: clones share it
@@ -97,13 +105,14 @@ class DistributedTrainer(MetaEstimatorMixin, BaseEstimator):
         fit_distributed(estimator, X, y, client=self.client, sync=self.sync,
                         aggregate=self.aggregate, sample_weight=sample_weight,
                         n_partitions=self.n_partitions, federated=self.federated,
-                        client_fraction=self.client_fraction, **fit_params)
+                        mu=self.mu, client_fraction=self.client_fraction, **fit_params)
         self.estimator_ = estimator
         self.n_features_in_ = estimator.n_features_in_
-        if hasattr(estimator, "feature_names_in_"):
-            self.feature_names_in_ = estimator.feature_names_in_
-        if hasattr(estimator, "classes_"):
-            self.classes_ = estimator.classes_
+        for name in ("feature_names_in_", "classes_"):  # (none of an earlier fit's)
+            if hasattr(estimator, name):
+                setattr(self, name, getattr(estimator, name))
+            else:
+                self.__dict__.pop(name, None)
         return self
 
     @available_if(_fitted_has("predict"))
@@ -141,5 +150,8 @@ class DistributedTrainer(MetaEstimatorMixin, BaseEstimator):
         inner = self.estimator.__sklearn_tags__()
         tags.estimator_type = inner.estimator_type
         tags.input_tags.sparse = inner.input_tags.sparse
-        tags.target_tags.required = inner.target_tags.required
+        tags.target_tags = inner.target_tags
+        tags.classifier_tags = inner.classifier_tags
+        tags.regressor_tags = inner.regressor_tags
+        tags.transformer_tags = inner.transformer_tags
         return tags

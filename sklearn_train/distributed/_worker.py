@@ -12,8 +12,10 @@ deserialised object to several tasks.
 """
 
 import copy
+import warnings
 
 import numpy as np
+from sklearn.utils.validation import _check_sample_weight
 
 from .._data import TrainingData
 from .._training import new_progress
@@ -36,8 +38,18 @@ def inspect_partition(template, family, block):
     if n_rows == 0:
         return Partition(None, None, None, {"n_rows": 0})
     est = copy.copy(template)
-    X, y, sample_weight = est._validate_fit_data(X, y, sample_weight, reset=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # (a partition may have no weight at all: the client checks the total)
+        X, y, _ = est._validate_fit_data(X, y, None, reset=True)
+        if sample_weight is not None:
+            sample_weight = np.ascontiguousarray(_check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True,
+                allow_all_zero_weights=True))
+        else:
+            sample_weight = np.ones(X.shape[0])
     summary = {
+        "warnings": [(warning.category, str(warning.message)) for warning in caught],
         "n_rows": int(X.shape[0]),
         "n_features": int(X.shape[1]),
         "feature_names": getattr(est, "feature_names_in_", None),
@@ -158,6 +170,8 @@ def run_round(context, state, epoch, rates, steps):
     if steps is None:
         result = problem.run_epoch(epoch, rates)
         result["n_rows"] = problem.n_rows
+        weights = problem.sample_weight  # (a worker's problem trains all its rows)
+        result["row_weight"] = float(weights.sum())
     else:
         # (first, last, offset): ``rates`` starts at step ``offset`` of the epoch
         first, last, offset = steps

@@ -9,22 +9,31 @@ import sklearn_train
 distributed = pytest.importorskip("distributed")
 
 
-@pytest.fixture(scope="session")
-def client():
-    """A ``LocalCluster`` of two single-threaded worker processes and its client,
-    started once for the session and closed at its end."""
+def local_cluster():
+    """A ``LocalCluster`` of two single-threaded worker processes on 127.0.0.1."""
     # The workers are new processes: they must import the very copy of the package
     # these tests import (a checkout run in place may not be the installed one).
     checkout = os.path.dirname(os.path.dirname(sklearn_train.__file__))
     path = os.pathsep.join(filter(None, [checkout, os.environ.get("PYTHONPATH")]))
-    cluster = distributed.LocalCluster(
+    return distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None, silence_logs=40, env={"PYTHONPATH": path},
+        dashboard_address=None, silence_logs=50, env={"PYTHONPATH": path},
         # without a dashboard the scheduler's HTTP server (health checks) still
         # listens, by default on 8787: any free port, so that another cluster on the
         # machine neither blocks it nor makes it warn
         scheduler_kwargs={"dashboard_address": ":0"})
-    with cluster, distributed.Client(cluster) as client:
+
+
+@pytest.fixture(scope="session")
+def new_cluster():
+    """``local_cluster`` itself, for tests that need a cluster of their own."""
+    return local_cluster
+
+
+@pytest.fixture(scope="session")
+def client():
+    """The session's cluster and its client, started once and closed at the end."""
+    with local_cluster() as cluster, distributed.Client(cluster) as client:
         imported = client.run(lambda: __import__("sklearn_train").__file__)
         assert set(imported.values()) == {sklearn_train.__file__}
         yield client

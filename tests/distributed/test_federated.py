@@ -9,7 +9,6 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.preprocessing import StandardScaler
 
-import sklearn_train
 from sklearn_train import KMeans, LinearClassifier, MLPClassifier
 from sklearn_train.callbacks import Callback
 from sklearn_train.distributed import ServerOptimizer, fit_distributed
@@ -41,15 +40,9 @@ class KillAWorker(Callback):
 
 
 @pytest.fixture()
-def fault_client():
+def fault_client(new_cluster):
     """A cluster of its own for the tests that kill workers."""
-    checkout = os.path.dirname(os.path.dirname(sklearn_train.__file__))
-    path = os.pathsep.join(filter(None, [checkout, os.environ.get("PYTHONPATH")]))
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None, silence_logs=50, env={"PYTHONPATH": path},
-        scheduler_kwargs={"dashboard_address": ":0"})
-    with cluster, distributed.Client(cluster) as client:
+    with new_cluster() as cluster, distributed.Client(cluster) as client:
         yield client
 
 

@@ -2,9 +2,8 @@
 
 The standard: bad input gets a clear error that names the problem, a failed call
 leaves the estimator as it was, nothing is silently corrupted, results are
-deterministic. One test per behaviour that matters and already works, and one per
-problem found; the latter are ``xfail(strict=True)`` with the bug as the reason, so
-that fixing the code turns them into passing tests (remove the mark then).
+deterministic. One test per behaviour that matters, and one per problem a first
+probe found (the second part of the file: each failed before its fix).
 
 Runs on the session's LocalCluster of two worker processes (``conftest.py``).
 """
@@ -477,12 +476,9 @@ def test_trainer_fit_is_idempotent_with_an_inner_seed(client):
         DistributedTrainer(LinearClassifier(max_iter=5, random_state=0)))
 
 
-# == problems found (xfail until fixed) ================================================
+# == problems a first probe found, fixed =============================================
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "in-memory y (or sample_weight) longer than X is cut to X's rows silently "
-    "(_partitions.partition_blocks checks lengths only for dask X)"))
 @pytest.mark.parametrize("which", ["y", "sample_weight"])
 def test_longer_y_or_sample_weight_than_X(client, fitted, which):
     kwargs = {"y": np.r_[y, y[:10]]} if which == "y" else {
@@ -492,11 +488,6 @@ def test_longer_y_or_sample_weight_than_X(client, fitted, which):
                          ValueError, "X has 200 rows but y or sample_weight has")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "in-memory y / sample_weight shorter than X is cut per partition: the error "
-    "names a partition's sizes ('[100, 50]', 'sample_weight.shape == (50,), "
-    "expected (100,)') or, when a partition gets no weights, says 'Found array "
-    "with 0 sample(s)'"))
 @pytest.mark.parametrize("n", [150, 10])
 @pytest.mark.parametrize("which", ["y", "sample_weight"])
 def test_shorter_y_or_sample_weight_than_X(client, fitted, which, n):
@@ -506,11 +497,6 @@ def test_shorter_y_or_sample_weight_than_X(client, fitted, which, n):
                          ValueError, f"X has 200 rows but y or sample_weight has {n}")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a partition whose sample weights are all zero fails the whole fit ('Sample "
-    "weights must contain at least one non-zero number', checked per partition in "
-    "_worker.inspect_partition) although the total weight is positive and a local "
-    "fit accepts it"))
 @pytest.mark.parametrize("kind", ["linear", "kmeans"])
 def test_zero_weight_partition(client, kind):
     weights = np.ones(200)
@@ -524,10 +510,6 @@ def test_zero_weight_partition(client, kind):
         assert est.cluster_centers_.shape == (3, 4)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a refit keeps feature_names_in_ of an earlier fit on a DataFrame "
-    "(_fit._fit only updates __dict__); predict on arrays then warns 'X does not "
-    "have valid feature names'; a local fit removes it"))
 def test_refit_on_an_array_forgets_feature_names(client):
     est = LC().fit(pd.DataFrame(X, columns=list("abcd")), y)
     fit_distributed(est, X, y, client=client)
@@ -537,19 +519,12 @@ def test_refit_on_an_array_forgets_feature_names(client):
         est.predict(X)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a federated KMeans refit keeps the labels_ of the earlier fit (200 labels for "
-    "a fit on 50 rows): _fit._finish leaves labels_ out, _fit._fit never removes "
-    "the old one"))
 def test_federated_kmeans_refit_drops_old_labels(client):
     est = KMeans(3, random_state=0).fit(X)
     fit_distributed(est, X[:50], federated=True, client=client)
     assert not hasattr(est, "labels_")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "warm_start=True is ignored silently: fit_distributed always starts afresh "
-    "(_fit._fit never asks est._continues), while a local fit continues"))
 def test_warm_start_continues_or_is_refused(client):
     est = fit_distributed(LC(warm_start=True), X, y, client=client)
     try:
@@ -560,21 +535,12 @@ def test_warm_start_continues_or_is_refused(client):
         assert len(est.history_) == 6  # as a local fit: 3 epochs, then 3 more
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "DistributedTrainer.__sklearn_tags__ copies estimator_type='classifier' but not "
-    "classifier_tags: parametrize_with_checks / check_estimator raise RuntimeError "
-    "('seems to be a Classifier, but the `classifier_tags` tag is not set') while "
-    "generating the checks"))
 def test_trainer_checks_can_be_generated(client):
     checks = list(estimator_checks.estimator_checks_generator(
         DistributedTrainer(LinearClassifier(max_iter=5))))
     assert len(checks) > 40
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the missing classifier_tags (None) make these checks raise AttributeError "
-    "('NoneType' object has no attribute 'multi_class'); the sparse ones report it "
-    "as 'does not fail gracefully on sparse data'"))
 @pytest.mark.parametrize("check", ["check_estimator_sparse_matrix",
                                    "check_estimator_sparse_array",
                                    "check_classifiers_classes"])
@@ -585,20 +551,11 @@ def test_trainer_checks_that_read_classifier_tags(client, check):
             "DistributedTrainer", DistributedTrainer(LinearClassifier(max_iter=5)))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "warnings raised on the workers while validating a partition (a column-vector "
-    "y's DataConversionWarning) go to the worker's log, never to the caller: "
-    "check_supervised_y_2d fails"))
 def test_worker_warnings_reach_the_caller(client):
     with pytest.warns(DataConversionWarning, match="column-vector y"):
         fit_distributed(LC(), X, y[:, None], client=client)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "array-likes without len() or shape (scikit-learn's _NotAnArray: "
-    "check_classifier_data_not_an_array, check_sample_weights_not_an_array) fail "
-    "with TypeError: object of type '_NotAnArray' has no len() "
-    "(_partitions.partition_blocks)"))
 def test_array_likes_without_len(client):
     from sklearn.utils.estimator_checks import _NotAnArray
 
@@ -607,9 +564,6 @@ def test_array_likes_without_len(client):
     assert est.n_features_in_ == 4
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "check_sample_weights_shape: sample_weight of twice the rows is accepted "
-    "silently (see test_longer_y_or_sample_weight_than_X)"))
 def test_trainer_sample_weights_shape_check(client):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -617,20 +571,12 @@ def test_trainer_sample_weights_shape_check(client):
             "DistributedTrainer", DistributedTrainer(LinearClassifier(max_iter=5)))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a fitted DistributedTrainer(client=client) cannot be pickled: TypeError: "
-    "cannot pickle 'socket' object (the client is kept as a parameter; "
-    "__getstate__ should leave it out)"))
 def test_trainer_with_a_client_pickles(client):
     trainer = DistributedTrainer(LC(), client=client).fit(X, y)
     twin = pickle.loads(pickle.dumps(trainer))
     np.testing.assert_array_equal(twin.predict(X), trainer.predict(X))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "DistributedTrainer.fit sets feature_names_in_ and classes_ only when the new "
-    "fit has them: a refit on an array keeps the old feature names, and one with a "
-    "regressor keeps the old classifier's classes_"))
 def test_trainer_refit_drops_stale_attributes(client):
     trainer = DistributedTrainer(LC()).fit(pd.DataFrame(X, columns=list("abcd")), y)
     trainer.fit(X, y)
@@ -639,10 +585,6 @@ def test_trainer_refit_drops_stale_attributes(client):
     assert not hasattr(trainer, "classes_")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "booleans pass as numbers: client_fraction=True, mu=True and federated='yes' "
-    "are accepted (sync=True is refused), and aggregate=['mean'] raises "
-    "TypeError: unhashable type: 'list' instead of naming aggregate"))
 @pytest.mark.parametrize("options", [{"client_fraction": True}, {"mu": True},
                                      {"federated": "yes"}, {"aggregate": ["mean"]}])
 def test_bad_option_types(client, fitted, options):
@@ -652,10 +594,6 @@ def test_bad_option_types(client, fitted, options):
                          ValueError, name)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "KMeans with more clusters than rows in total says 'No partition has as many "
-    "rows ... use fewer partitions or fewer clusters': fewer partitions cannot help; "
-    "a local fit says 'n_samples=4 should be >= n_clusters=5'"))
 def test_kmeans_more_clusters_than_rows(client):
     est = KMeans(5, random_state=0)
     assert_fails_cleanly(est, lambda: fit_distributed(est, X[:4], client=client),
