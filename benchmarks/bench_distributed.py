@@ -82,7 +82,7 @@ floats), about three times the parameters for a network with Adam (parameters an
 moments: 40 KB for this MLP, megabytes for a large one). With a per-step schedule the
 client also sends every partition the epoch's learning rates, 8 bytes a step (the
 linear model's ``invscaling``: 244 KB for 1M rows in batches of 32, 200 times its
-state; each round of ``sync=k`` gets the whole epoch's array). Network latency (0.1-1 ms on
+state; a round of ``sync=k`` gets only its own steps' rates). Network latency (0.1-1 ms on
 a LAN per message, several messages per task) and bandwidth add to the round
 overhead measured here over the loopback, so ``sync="epoch"`` (one round per epoch)
 amortises it over a whole pass of the partition, while ``sync=k`` pays it every k

@@ -6,9 +6,10 @@ zeroes the gradient it consumed. The rule is chosen once per call, outside the l
 over coordinates, so every rule runs as a tight (SIMD) loop.
 
 ``moments`` has two rows of ``len(params)``: the first moment / velocity / AdaGrad
-accumulator, and the second moment (RMSProp, Adam); a data-parallel worker with
-a proximal term (``H_PROX``, FedProx) adds a third, its anchor. They live in the estimator between
-calls, so ``partial_fit`` and ``warm_start`` continue an optimizer exactly.
+accumulator, and the second moment (RMSProp, Adam); a data-parallel worker with a
+proximal term (``H_PROX``, FedProx) adds a third, its anchor. They live in the
+estimator between calls, so ``partial_fit`` and ``warm_start`` continue an optimizer
+exactly.
 
 ``step`` is a small float array filled once per optimizer step by ``begin_step``: the
 learning rate and Adam's bias corrections folded into a rate and an epsilon.
