@@ -53,17 +53,17 @@ def _score(model, X, y):
 # takes 1/P of an epoch's steps per round, so the distributed fits get P times the
 # local fit's epochs, the same number of optimizer steps per worker.
 FAMILIES = {
-    "linear_classifier": (LinearClassifier(random_state=0, max_iter=30, tol=None,
+    "linear_classifier": (LinearClassifier(random_state=0, max_iter=20, tol=None,
                                            eta0=0.02), _digits, 0.01),
-    "linear_regressor": (LinearRegressor(random_state=0, max_iter=30, tol=None),
+    "linear_regressor": (LinearRegressor(random_state=0, max_iter=20, tol=None),
                          _diabetes, 0.01),
-    "mlp_classifier": (MLPClassifier((32,), random_state=0, max_iter=30, tol=None,
+    "mlp_classifier": (MLPClassifier((32,), random_state=0, max_iter=20, tol=None,
                                      eta0=0.01), _digits, 0.01),
-    "mlp_regressor": (MLPRegressor((16,), random_state=0, max_iter=30, tol=None,
+    "mlp_regressor": (MLPRegressor((16,), random_state=0, max_iter=20, tol=None,
                                    eta0=0.01), _diabetes, 0.01),
     # (scores below: minus the mean squared reconstruction error, minus the inertia,
     # the mean log-likelihood; their margins are relative)
-    "autoencoder": (Autoencoder(8, hidden_layer_sizes=(32,), random_state=0, max_iter=30,
+    "autoencoder": (Autoencoder(8, hidden_layer_sizes=(32,), random_state=0, max_iter=20,
                                 tol=None, eta0=0.01), _digits, 0.02),
     "kmeans": (KMeans(4, batch_size=128, random_state=0), _blobs, 0.01),
     "mixture": (GaussianMixture(4, covariance_type="full", random_state=0), _blobs, 0.01),
@@ -134,9 +134,9 @@ def test_label_skewed_partitions_still_reach_the_local_accuracy(client):
 
     X_dask = da.from_array(X, chunks=((n_first, X.shape[0] - n_first), X.shape[1]))
     y_dask = da.from_array(y, chunks=((n_first, y.shape[0] - n_first),))
-    estimator = LinearClassifier(random_state=0, max_iter=30, tol=None, eta0=0.02)
+    estimator = LinearClassifier(random_state=0, max_iter=20, tol=None, eta0=0.02)
     local = clone(estimator).fit(X, y).score(X, y)
-    averaged = fit_distributed(clone(estimator).set_params(max_iter=60), X_dask, y_dask,
+    averaged = fit_distributed(clone(estimator).set_params(max_iter=40), X_dask, y_dask,
                                client=client)
     for rows in (slice(None, n_first), slice(n_first, None)):
         alone = clone(estimator).fit(X[rows], y[rows]).score(X, y)
