@@ -104,12 +104,9 @@ def server_optimizer(aggregate):
     """The ServerOptimizer that ``aggregate`` names (None: no server step)."""
     if isinstance(aggregate, ServerOptimizer):
         return aggregate
-    if not isinstance(aggregate, str):
-        raise ValueError(f"aggregate must be 'mean', 'adagrad', 'fedavg', 'fedadagrad', "
-                         f"'fedadam' or a ServerOptimizer; got {aggregate!r}.")
-    if aggregate in ("mean", "adagrad", "fedavg"):
+    if isinstance(aggregate, str) and aggregate in ("mean", "adagrad", "fedavg"):
         return None
-    if aggregate in _AGGREGATES:
+    if isinstance(aggregate, str) and aggregate in _AGGREGATES:
         return ServerOptimizer(*_AGGREGATES[aggregate])
     raise ValueError(
         f"aggregate must be 'mean', 'adagrad', 'fedavg', 'fedadagrad', 'fedadam' or a "

@@ -40,8 +40,7 @@ class _ClusteringFamily:
 
     def set_globals(self, template, summaries):
         n_rows = sum(summary["n_rows"] for summary in summaries)
-        name = "n_clusters" if hasattr(template, "n_clusters") else "n_components"
-        k = getattr(template, name)
+        name, k = _groups(template)
         if n_rows < k:  # (the local fit's words)
             raise ValueError(f"n_samples={n_rows} should be >= {name}={k}.")
 
@@ -49,7 +48,7 @@ class _ClusteringFamily:
         """On a worker: the partition's own seeding, as absolute centres and the
         weight of the rows nearest each (None when it has too few weighted rows)."""
         est = copy.copy(est)
-        k = est.n_clusters if hasattr(est, "n_clusters") else est.n_components
+        k = _groups(est)[1]
         if np.count_nonzero(data.sample_weight) < k:
             return None
         state = est._initial_state(data, {})
@@ -72,8 +71,7 @@ class _ClusteringFamily:
         points = np.vstack([centres for centres, _ in found]) - origin
         points = np.ascontiguousarray(points, dtype=dtype)
         weights = np.concatenate([weights for _, weights in found])
-        k = template.n_clusters if hasattr(template, "n_clusters") else \
-            template.n_components
+        k = _groups(template)[1]
         rng = np.random.RandomState(template._seed)
         if np.count_nonzero(weights) < k:  # (candidates of empty clusters)
             weights = weights + 1e-12 * max(weights.max(), 1.0)
@@ -81,6 +79,12 @@ class _ClusteringFamily:
         for _ in range(_POOLED_LLOYD):
             nearest(points, centres, weights, update=True)
         return centres
+
+
+def _groups(est):
+    """``(parameter name, value)`` of the number of clusters or components."""
+    name = "n_clusters" if hasattr(est, "n_clusters") else "n_components"
+    return name, getattr(est, name)
 
 
 def _seed(template, points, weights, rng, k):

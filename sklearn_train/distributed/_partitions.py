@@ -87,9 +87,8 @@ def partition_blocks(client, X, y=None, sample_weight=None, n_partitions=None):
         X, y, sample_weight = (_as_rows(values) for values in (X, y, sample_weight))
         n_rows = X.shape[0]
         for values in (y, sample_weight):
-            if values is not None and _num_samples(values) != n_rows:
-                raise ValueError(f"X has {n_rows} rows but y or sample_weight has "
-                                 f"{_num_samples(values)}.")
+            if values is not None:
+                _check_rows(n_rows, _num_samples(values))
         if n_partitions is None:
             n_partitions = max(1, len(client.scheduler_info()["workers"]))
         n_partitions = int(max(1, min(n_partitions, n_rows)))
@@ -103,6 +102,11 @@ def partition_blocks(client, X, y=None, sample_weight=None, n_partitions=None):
     return client.compute(tasks)
 
 
+def _check_rows(n_rows, n_values):
+    if n_values != n_rows:
+        raise ValueError(f"X has {n_rows} rows but y or sample_weight has {n_values}.")
+
+
 def _as_rows(values):
     """In-memory data with a ``shape`` (array-likes without one become arrays)."""
     if values is None or hasattr(values, "shape"):
@@ -114,13 +118,9 @@ def _aligned_blocks(values, bounds, array_type):
     if values is None:
         return [None] * (len(bounds) - 1)
     if isinstance(values, array_type):
-        if values.shape[0] != bounds[-1]:
-            raise ValueError(f"X has {bounds[-1]} rows but y or sample_weight has "
-                             f"{values.shape[0]}.")
+        _check_rows(bounds[-1], values.shape[0])
         return _blocks_of_array(values, bounds)
-    if len(values) != bounds[-1]:
-        raise ValueError(f"X has {bounds[-1]} rows but y or sample_weight has "
-                         f"{len(values)}.")
+    _check_rows(bounds[-1], len(values))
     return _split_local(values, bounds)
 
 

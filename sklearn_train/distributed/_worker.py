@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.utils.validation import _check_sample_weight
 
 from .._data import TrainingData
+from ..cluster._problem import KMeansProblem, centred
 from .._training import new_progress
 
 
@@ -150,7 +151,7 @@ def _partition_streams(problem, index):
     mixed = (problem.seed * 1_000_003 + (index + 1) * 0x9E3779B1) % (2**31 - 1)
     if isinstance(problem, MLPProblem):
         problem.ints[mlp.I_SEED] = mixed
-    elif hasattr(problem, "full_pass"):  # KMeansProblem: its reassignment stream
+    elif isinstance(problem, KMeansProblem):  # its reassignment stream
         problem.seed = mixed
 
 
@@ -193,8 +194,6 @@ def finish_kmeans(context, state, refine_centres):
     labels, _, inertia = problem.full_pass()
     if not refine_centres:
         return labels, inertia
-    from ..cluster._problem import centred
-
     k, d = problem.state["centers"].shape
     rows = centred(context.data.X, problem.state["origin"])  # as the centres are
     weights = problem.sample_weight
