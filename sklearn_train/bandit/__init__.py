@@ -1,0 +1,11 @@
+"""Contextual bandits: policies that learn from rewards, off-policy evaluation and
+simulation.
+
+A contextual bandit sees a context ``x``, chooses one action, and observes the reward of
+that action only. The policies here keep one value model per action (our regressors,
+trained by the shared core), explore on top of their estimates, and log the honest
+probability of every action they take, so that the logs they leave can be evaluated and
+learnt from offline.
+"""
+
+__all__ = []
