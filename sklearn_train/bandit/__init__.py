@@ -8,4 +8,24 @@ probability of every action they take, so that the logs they leave can be evalua
 learnt from offline.
 """
 
-__all__ = []
+from ._policies import (
+    BootstrapBandit,
+    EpsilonGreedyBandit,
+    GreedyBandit,
+    LinTSBandit,
+    LinUCBBandit,
+    RegCBBandit,
+    SoftmaxBandit,
+    SquareCBBandit,
+)
+
+__all__ = [
+    "BootstrapBandit",
+    "EpsilonGreedyBandit",
+    "GreedyBandit",
+    "LinTSBandit",
+    "LinUCBBandit",
+    "RegCBBandit",
+    "SoftmaxBandit",
+    "SquareCBBandit",
+]
