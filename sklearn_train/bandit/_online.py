@@ -180,6 +180,14 @@ class OnlinePolicy(BasePolicy):
             heads = self.params_.reshape(-1, n_actions, X.shape[1] + 1)
             return np.einsum("ij,baj->bia", X, heads[..., :-1]) + heads[:, None, :, -1]
         values = np.zeros((len(self.estimators_), X.shape[0], n_actions))
+        if self._joint():
+            every = np.repeat(X, n_actions, axis=0)
+            joint = self._joint_rows(every, np.tile(np.arange(n_actions), X.shape[0]),
+                                     self.action_features_)
+            for b, (model,) in enumerate(self.estimators_):
+                if hasattr(model, "n_features_in_"):
+                    values[b] = model.predict(joint).reshape(X.shape[0], n_actions)
+            return values
         for b, bag in enumerate(self.estimators_):
             for a, model in enumerate(bag):
                 if hasattr(model, "n_features_in_"):  # an action never taken stays at 0
@@ -222,6 +230,25 @@ class OnlinePolicy(BasePolicy):
     def _n_bags(self):
         return 1
 
+    def _joint(self):
+        return getattr(self, "action_features", None) is not None
+
+    @staticmethod
+    def _joint_rows(X, index, action_features):
+        """A joint model's inputs: ``[x, f_a, x (outer) f_a]`` for action ``index[i]``."""
+        features = action_features[index]
+        outer = (X[:, :, None] * features[:, None, :]).reshape(X.shape[0], -1)
+        return np.hstack([X, features, outer])
+
+    def _check_action_features(self, n_actions):
+        features = np.asarray(self.action_features, dtype=np.float64)
+        if features.ndim != 2 or features.shape[0] != n_actions:
+            raise ValueError(f"action_features must have one row per action "
+                             f"({n_actions}); got shape {features.shape}.")
+        if not np.isfinite(features).all():
+            raise ValueError("action_features contains NaN or infinity.")
+        return features
+
     def _value_model(self):
         return LinearRegressor() if getattr(self, "estimator", None) is None \
             else self.estimator
@@ -231,7 +258,7 @@ class OnlinePolicy(BasePolicy):
         if not self._uses_heads:
             return True
         model = self._value_model()
-        if type(model) is not LinearRegressor:
+        if type(model) is not LinearRegressor or self._joint():
             return False
         l1, _ = penalty_strengths(model.penalty, model.alpha, model.l1_ratio)
         return (model.loss == "squared_error" and l1 == 0 and model.average in (False, 0)
@@ -256,7 +283,11 @@ class OnlinePolicy(BasePolicy):
         }
         if self._uses_heads and not self._compiled():
             model = self._value_model()
-            attributes["estimators_"] = [[clone(model) for _ in labels]
+            per_bag = len(labels)
+            if self._joint():
+                attributes["action_features_"] = self._check_action_features(len(labels))
+                per_bag = 1
+            attributes["estimators_"] = [[clone(model) for _ in range(per_bag)]
                                          for _ in range(self._n_bags())]
         return attributes
 
@@ -264,6 +295,8 @@ class OnlinePolicy(BasePolicy):
         check_is_fitted(self)
         attributes = {name: getattr(self, name).copy() for name in _STATE_NAMES}
         attributes.update(eta0_=self.eta0_, actions_=self.actions_, seed_=self.seed_)
+        if hasattr(self, "action_features_"):
+            attributes["action_features_"] = self.action_features_
         if hasattr(self, "estimators_"):
             attributes["estimators_"] = copy.deepcopy(self.estimators_)
         return attributes
@@ -323,6 +356,13 @@ class OnlinePolicy(BasePolicy):
             if self._policy == kernels.BOOTSTRAP:
                 weight = np.random.default_rng([int(seed), rounds_done, b]).poisson(
                     1.0, X.shape[0]).astype(float)
+            if self._joint():
+                rows = weight > 0
+                if rows.any():
+                    bag[0].partial_fit(self._joint_rows(X[rows], index[rows],
+                                                        attributes["action_features_"]),
+                                       rewards[rows], sample_weight=weight[rows])
+                continue
             for a, model in enumerate(bag):
                 rows = (index == a) & (weight > 0)
                 if rows.any():

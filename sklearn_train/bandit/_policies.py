@@ -11,7 +11,8 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from .._core import bandit as kernels
 from ._online import OnlinePolicy
 
-_ESTIMATOR = {"estimator": [None, HasMethods(["partial_fit", "predict"])]}
+_ESTIMATOR = {"estimator": [None, HasMethods(["partial_fit", "predict"])],
+              "action_features": [None, "array-like"]}
 
 _COMMON_DOC = """estimator : regressor with ``partial_fit``, default=None
         The value model, cloned once per action (and bag). None is a
@@ -20,6 +21,12 @@ _COMMON_DOC = """estimator : regressor with ``partial_fit``, default=None
         the policy (one optimizer step per learnt row, a round in microseconds);
         any other regressor (an ``MLPRegressor``) learns through its own
         ``partial_fit`` on each call's rows of its action.
+    action_features : array-like of shape (n_actions, n_action_features), \
+default=None
+        Describe the actions (rows in ``actions_`` order) to train ONE joint value
+        model over ``[x, f_a, x (outer) f_a]`` instead of a model per action: actions
+        share what they teach each other. The joint model learns through the
+        estimator's ``partial_fit`` (it is never compiled).
     min_probability : float, default=0.0
         Floor on the probability of every available action (the pmf is mixed with
         the uniform one), so that the logs the policy leaves can evaluate other
@@ -78,8 +85,10 @@ class GreedyBandit(OnlinePolicy):
     _parameter_constraints = {**OnlinePolicy._parameter_constraints, **_ESTIMATOR}
     _policy = kernels.GREEDY
 
-    def __init__(self, estimator=None, *, min_probability=0.0, random_state=None):
+    def __init__(self, estimator=None, *, action_features=None,
+                 min_probability=0.0, random_state=None):
         self.estimator = estimator
+        self.action_features = action_features
         self.min_probability = min_probability
         self.random_state = random_state
 
@@ -120,9 +129,11 @@ class EpsilonGreedyBandit(OnlinePolicy):
     }
     _policy = kernels.EPSILON_GREEDY
 
-    def __init__(self, estimator=None, *, epsilon=0.1, decay=0.0, min_probability=0.0,
+    def __init__(self, estimator=None, *, action_features=None,
+                 epsilon=0.1, decay=0.0, min_probability=0.0,
                  random_state=None):
         self.estimator = estimator
+        self.action_features = action_features
         self.epsilon = epsilon
         self.decay = decay
         self.min_probability = min_probability
@@ -163,9 +174,11 @@ class SoftmaxBandit(OnlinePolicy):
     }
     _policy = kernels.SOFTMAX
 
-    def __init__(self, estimator=None, *, temperature=0.1, min_probability=0.0,
+    def __init__(self, estimator=None, *, action_features=None,
+                 temperature=0.1, min_probability=0.0,
                  random_state=None):
         self.estimator = estimator
+        self.action_features = action_features
         self.temperature = temperature
         self.min_probability = min_probability
         self.random_state = random_state
@@ -211,9 +224,11 @@ class SquareCBBandit(OnlinePolicy):
     }
     _policy = kernels.SQUARECB
 
-    def __init__(self, estimator=None, *, gamma_scale=10.0, gamma_exponent=0.5,
+    def __init__(self, estimator=None, *, action_features=None,
+                 gamma_scale=10.0, gamma_exponent=0.5,
                  min_probability=0.0, random_state=None):
         self.estimator = estimator
+        self.action_features = action_features
         self.gamma_scale = gamma_scale
         self.gamma_exponent = gamma_exponent
         self.min_probability = min_probability
@@ -258,9 +273,11 @@ class BootstrapBandit(OnlinePolicy):
     }
     _policy = kernels.BOOTSTRAP
 
-    def __init__(self, estimator=None, *, n_estimators=10, min_probability=0.0,
+    def __init__(self, estimator=None, *, action_features=None,
+                 n_estimators=10, min_probability=0.0,
                  random_state=None):
         self.estimator = estimator
+        self.action_features = action_features
         self.n_estimators = n_estimators
         self.min_probability = min_probability
         self.random_state = random_state
@@ -435,9 +452,11 @@ class RegCBBandit(OnlinePolicy):
     _policy = kernels.REGCB
     _uses_ridge = True
 
-    def __init__(self, estimator=None, *, reward_range=(0.0, 1.0), confidence=1.0,
+    def __init__(self, estimator=None, *, action_features=None,
+                 reward_range=(0.0, 1.0), confidence=1.0,
                  min_probability=0.0, random_state=None):
         self.estimator = estimator
+        self.action_features = action_features
         self.reward_range = reward_range
         self.confidence = confidence
         self.min_probability = min_probability

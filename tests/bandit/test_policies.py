@@ -221,3 +221,27 @@ def test_regcb_upper_bounds_stay_in_the_reward_range():
     policy.fit([[0.0]] * 5, [0] * 5, rewards=[0.9] * 5, actions=[0, 1])
     assert policy.predict([[0.0]])[0] == 0  # the greedy estimate
     assert policy.predict_proba([[0.0]])[0, 1] > 0  # the optimistic choice shares
+
+
+def test_joint_model_over_action_features_shares_across_actions():
+    # reward = x . f_a: a joint linear model over [x, f_a, x (outer) f_a] is exact and,
+    # with 4 seen actions whose [1, f_a] are independent, identified, so it ranks even
+    # an action it never saw, which per-action heads cannot do
+    rng = np.random.default_rng(5)
+    features = np.vstack([np.eye(3), -np.ones((1, 3)), [[0.5, -1.0, 0.8]]])
+    X = rng.normal(size=(2000, 3))
+    logged = rng.integers(0, 4, 2000)  # action 4 never taken
+    rewards = np.einsum("ij,ij->i", X, features[logged])
+    model = LinearRegressor(eta0=0.01, learning_rate="constant", batch_size=1, tol=None,
+                            alpha=0.0)
+    joint = GreedyBandit(model, action_features=features, random_state=0)
+    joint.fit(X, logged, rewards=rewards, actions=[0, 1, 2, 3, 4])
+    assert not joint._compiled()
+    X_test = rng.normal(size=(200, 3))
+    truth = X_test @ features.T
+    estimates = joint.decision_function(X_test)
+    assert np.abs(estimates[:, 4] - truth[:, 4]).max() < 0.1
+    agreement = np.mean(joint.predict(X_test) == truth.argmax(axis=1))
+    assert agreement > 0.85, agreement
+    with pytest.raises(ValueError, match="one row per action"):
+        GreedyBandit(action_features=features[:2]).fit(X, logged, rewards=rewards)
