@@ -386,7 +386,7 @@ class LinTSBandit(OnlinePolicy):
     >>> policy = LinTSBandit(n_draws=50, random_state=0)
     >>> _ = policy.fit([[1.0]] * 20, [0, 1] * 10, rewards=[0.0, 1.0] * 10)
     >>> pmf = policy.predict_proba([[1.0]])
-    >>> bool(pmf[0, 1] > 0.5), bool(np.all(pmf * 50 == np.round(pmf * 50)))
+    >>> bool(pmf[0, 1] > 0.5), bool(np.allclose(pmf * 50, np.round(pmf * 50)))
     (True, True)
     """
 
