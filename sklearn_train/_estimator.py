@@ -215,14 +215,7 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
         that passed are held in ``_checked_params`` (so their identities cannot be
         reused), which pickles and copies leave out.
         """
-        names = _parameter_names(type(self))
-        values = tuple([getattr(self, name) for name in names])
-        checked = self.__dict__.get("_checked_params")
-        if checked is not None and len(checked) == len(values) and all(
-                value is old for value, old in zip(values, checked)):
-            return
-        self._validate_params()
-        self._checked_params = values
+        check_params_once(self)
 
     def __getstate__(self):
         state = dict(super().__getstate__())  # (a copy: object's is __dict__ itself)
@@ -411,6 +404,19 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
 
 
 _PARAMETER_NAMES = {}
+
+
+def check_params_once(estimator):
+    """``estimator._validate_params()`` unless every parameter is the very object
+    that passed it on the last call (see ``TrainedEstimator._check_params``)."""
+    names = _parameter_names(type(estimator))
+    values = tuple([getattr(estimator, name) for name in names])
+    checked = estimator.__dict__.get("_checked_params")
+    if checked is not None and len(checked) == len(values) and all(
+            value is old for value, old in zip(values, checked)):
+        return
+    estimator._validate_params()
+    estimator._checked_params = values
 
 
 def _parameter_names(cls):

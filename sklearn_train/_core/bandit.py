@@ -134,6 +134,31 @@ def explore_rows(scores, widths, available, rounds_done, ints, floats, pmf):
 
 
 @kernel
+def all_finite(X):
+    """Whether every entry of the matrix ``X`` is finite."""
+    for i in range(X.shape[0]):
+        for j in range(X.shape[1]):
+            if not math.isfinite(X[i, j]):
+                return False
+    return True
+
+
+@kernel
+def plain_log(X, rewards, probabilities):
+    """Whether a log needs no further checks: everything finite, probabilities (if
+    any: length 0 means none) in (0, 1]. One compiled pass instead of a handful of
+    NumPy calls of a few microseconds each on a one-row log."""
+    if not all_finite(X):
+        return False
+    for i in range(X.shape[0]):
+        if not math.isfinite(rewards[i]):
+            return False
+        if probabilities.shape[0] > 0 and not (0.0 < probabilities[i] <= 1.0):
+            return False
+    return True
+
+
+@kernel
 def ridge_widths(X, inverse, widths):
     """``widths[i, a] = sqrt(x^T inverse[a] x)`` with ``x`` the row and a trailing 1."""
     u = np.empty(inverse.shape[1])

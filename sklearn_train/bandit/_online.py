@@ -27,8 +27,11 @@ from .._core.optimizers import N_HYPER, default_hyper
 from .._core.penalties import penalty_strengths
 from .._gradient import EPSILON, OPTIMIZERS
 from ..linear_model import LinearRegressor
+from .._estimator import _parameter_names
 from ._base import BasePolicy
 
+# the value model of estimator=None: read, never fitted
+_DEFAULT_MODEL = LinearRegressor()
 _STATE_NAMES = ("params_", "moments_", "head_steps_", "ridge_inverse_", "ridge_coef_",
                 "counters_")
 
@@ -66,7 +69,7 @@ class OnlinePolicy(BasePolicy):
         -------
         self
         """
-        self._validate_params()
+        self._check_params()
         labels = self._declare_actions(y, actions)
         X, index, rewards, _ = self._check_log(X, y, rewards, probabilities, reset=True,
                                                actions=labels)
@@ -90,7 +93,7 @@ class OnlinePolicy(BasePolicy):
         -------
         self
         """
-        self._validate_params()
+        self._check_params()
         first = not hasattr(self, "actions_")
         if first:
             labels = self._declare_actions(y, actions)
@@ -111,7 +114,7 @@ class OnlinePolicy(BasePolicy):
 
     def _start_rounds(self, n_features, actions):
         """Declare the actions and the context width before any data (simulation)."""
-        self._validate_params()
+        self._check_params()
         labels = self._declare_actions(None, actions)
         self.__dict__.update(self._fresh_attributes(labels, n_features))
         self.n_features_in_ = n_features
@@ -250,11 +253,16 @@ class OnlinePolicy(BasePolicy):
         return features
 
     def _value_model(self):
-        return LinearRegressor() if getattr(self, "estimator", None) is None \
-            else self.estimator
+        model = getattr(self, "estimator", None)
+        return _DEFAULT_MODEL if model is None else model
 
     def _compiled(self):
-        """Whether the value models are compiled heads (see the module docstring)."""
+        """Whether the value models are compiled heads (see the module docstring);
+        decided by the first call, which lays out the state."""
+        compiled = self.__dict__.get("compiled_")
+        return self._compilable() if compiled is None else compiled
+
+    def _compilable(self):
         if not self._uses_heads:
             return True
         model = self._value_model()
@@ -268,10 +276,12 @@ class OnlinePolicy(BasePolicy):
     def _fresh_attributes(self, labels, n_features):
         n_actions = len(labels)
         d = n_features + 1
-        n_heads = self._n_bags() * n_actions if self._uses_heads and self._compiled() else 0
+        compiled = self._compilable()
+        n_heads = self._n_bags() * n_actions if self._uses_heads and compiled else 0
         n_ridge = n_actions if self._uses_ridge else 0
         attributes = {
             "actions_": labels,
+            "compiled_": compiled,
             "seed_": int(check_random_state(self.random_state).randint(2**62)),
             "params_": np.zeros(n_heads * d),
             "moments_": np.zeros((2, n_heads * d)),
@@ -281,7 +291,7 @@ class OnlinePolicy(BasePolicy):
             "counters_": np.zeros(kernels.N_COUNTERS, dtype=np.int64),
             "eta0_": None,
         }
-        if self._uses_heads and not self._compiled():
+        if self._uses_heads and not compiled:
             model = self._value_model()
             per_bag = len(labels)
             if self._joint():
@@ -292,9 +302,15 @@ class OnlinePolicy(BasePolicy):
         return attributes
 
     def _copied_attributes(self):
-        check_is_fitted(self)
+        if not hasattr(self, "actions_"):
+            check_is_fitted(self)
         attributes = {name: getattr(self, name).copy() for name in _STATE_NAMES}
-        attributes.update(eta0_=self.eta0_, actions_=self.actions_, seed_=self.seed_)
+        if self._compilable() != self.compiled_:
+            raise ValueError(
+                "the value model changed kind since the first call (compiled heads "
+                "and a regressor's own partial_fit keep different states); fit anew.")
+        attributes.update(eta0_=self.eta0_, actions_=self.actions_, seed_=self.seed_,
+                          compiled_=self.compiled_)
         if hasattr(self, "action_features_"):
             attributes["action_features_"] = self.action_features_
         if hasattr(self, "estimators_"):
@@ -306,7 +322,20 @@ class OnlinePolicy(BasePolicy):
         return tuple(attributes[name] for name in _STATE_NAMES)
 
     def _settings(self, attributes):
-        """The kernels' ``ints`` and ``floats`` for these parameters."""
+        """The kernels' ``ints`` and ``floats`` for these parameters (kept while every
+        parameter is the same object: building them took 15 us of a 30 us round)."""
+        values = (attributes["eta0_"], len(attributes["actions_"]),
+                  *[getattr(self, name) for name in _parameter_names(type(self))],
+                  *vars(self._value_model()).values())
+        key = tuple(map(id, values))  # (the cache keeps the values: ids stay theirs)
+        cached = self.__dict__.get("_settings_cache")
+        if cached is not None and cached[0] == key:
+            return cached[2]
+        settings = self._build_settings(attributes)
+        self.__dict__["_settings_cache"] = (key, values, settings)
+        return settings
+
+    def _build_settings(self, attributes):
         ints = np.zeros(kernels.N_INTS, dtype=np.int64)
         floats = np.zeros(kernels.N_FLOATS + N_HYPER)
         ints[kernels.I_POLICY] = self._policy
@@ -314,7 +343,7 @@ class OnlinePolicy(BasePolicy):
         ints[kernels.I_RIDGE] = int(self._uses_ridge)
         floats[kernels.F_MIN_PROBABILITY] = self.min_probability
         self._policy_settings(ints, floats)
-        if self._uses_heads and self._compiled():
+        if self._uses_heads and attributes["compiled_"]:
             model = self._value_model()
             ints[kernels.I_N_BAGS] = self._n_bags()
             ints[kernels.I_OPTIMIZER] = OPTIMIZERS[model.optimizer]
@@ -340,8 +369,8 @@ class OnlinePolicy(BasePolicy):
 
     def _learn(self, attributes, X, index, rewards):
         """Learn the rows into ``attributes`` (the live ones or a copy)."""
-        seed = np.uint64(attributes.get("seed_", getattr(self, "seed_", 0)))
-        if self._compiled():
+        seed = np.uint64(attributes["seed_"])
+        if attributes["compiled_"]:
             self._resolve_rate(attributes, X)
             kernels.learn(X, index, rewards, seed, self._state(attributes),
                           *self._settings(attributes))
