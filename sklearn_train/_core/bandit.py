@@ -310,14 +310,17 @@ def _greedy(scores, mask, pmf):
 
 @kernel(inline="always")
 def _floor(pmf, mask, floor):
-    """Mix in the uniform floor: every open action keeps at least ``floor``."""
+    """Mix in the uniform floor: every open action keeps at least ``floor``. (Also
+    caps rounding: ``(1 - e) + e`` may be one ulp above 1, which no probability is.)"""
+    for a in range(pmf.shape[0]):
+        pmf[a] = min(pmf[a], 1.0)
     if floor > 0.0:
         n_open = 0
         for a in range(pmf.shape[0]):
             n_open += 1 if mask[a] else 0
         keep = 1.0 - n_open * floor
         for a in range(pmf.shape[0]):
-            pmf[a] = floor + keep * pmf[a] if mask[a] else 0.0
+            pmf[a] = min(floor + keep * pmf[a], 1.0) if mask[a] else 0.0
 
 
 @kernel
@@ -333,7 +336,9 @@ def _bag_vote(x, mask, params, ints, scores, pmf):
             scores[a] = _head_value(x, params, b * n_actions + a)
         _greedy(scores, mask, vote)
         for a in range(n_actions):
-            pmf[a] += vote[a] / n_bags
+            pmf[a] += vote[a]
+    for a in range(n_actions):
+        pmf[a] /= n_bags
 
 
 @kernel
@@ -356,7 +361,9 @@ def _thompson(means, scales, mask, key, n_draws, pmf):
                 if best < 0 or value > best_value:
                     best = a
                     best_value = value
-        pmf[best] += 1.0 / n_draws
+        pmf[best] += 1.0  # (wins counted, then divided: shares of exactly 1 stay 1)
+    for a in range(means.shape[0]):
+        pmf[a] /= n_draws
 
 
 @kernel

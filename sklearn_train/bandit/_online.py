@@ -223,10 +223,11 @@ class OnlinePolicy(BasePolicy):
         for bag in values:
             kernels.explore_rows(bag, widths, available, rounds_done, greedy, no_floor,
                                  votes)
-            pmf += votes / len(values)
+            pmf += votes
+        pmf /= len(values)  # (as the kernel: counts, then one division)
         floor = self.min_probability
-        return np.where(available, floor + (1.0 - available.sum(1, keepdims=True) * floor)
-                        * pmf, 0.0)
+        return np.where(available, np.minimum(
+            floor + (1.0 - available.sum(1, keepdims=True) * floor) * pmf, 1.0), 0.0)
 
     # -- state ----------------------------------------------------------------------------
 

@@ -301,8 +301,10 @@ class LinUCBBandit(OnlinePolicy):
 
     Parameters
     ----------
-    alpha : float, default=1.0
-        Width of the confidence bound in reward units per standard error.
+    alpha : float, default=0.2
+        Width of the confidence bound in reward units per standard error. (The
+        textbook 1.0 explores far too long for rewards in [0, 1]: on digits, 0.38
+        progressive loss against 0.22 at 0.2.)
     min_probability : float, default=0.0
         Floor on every available action's probability (at most ``1 / n_actions``).
     random_state : int, RandomState instance or None, default=None
@@ -339,7 +341,7 @@ class LinUCBBandit(OnlinePolicy):
     _uses_heads = False
     _uses_ridge = True
 
-    def __init__(self, *, alpha=1.0, min_probability=0.0, random_state=None):
+    def __init__(self, *, alpha=0.2, min_probability=0.0, random_state=None):
         self.alpha = alpha
         self.min_probability = min_probability
         self.random_state = random_state
@@ -361,8 +363,10 @@ class LinTSBandit(OnlinePolicy):
 
     Parameters
     ----------
-    scale : float, default=1.0
-        Posterior scale ``v`` (the noise standard deviation a user believes in).
+    scale : float, default=0.1
+        Posterior scale ``v``: how much the draws spread around the ridge estimate.
+        Small values suit rewards in [0, 1] (on digits 0.02-0.1 did best; 1.0
+        stays close to uniform for hundreds of rounds).
     n_draws : int, default=100
         Posterior draws per context that estimate the pmf.
     min_probability : float, default=0.0
@@ -399,7 +403,7 @@ class LinTSBandit(OnlinePolicy):
     _uses_heads = False
     _uses_ridge = True
 
-    def __init__(self, *, scale=1.0, n_draws=100, min_probability=0.0,
+    def __init__(self, *, scale=0.1, n_draws=100, min_probability=0.0,
                  random_state=None):
         self.scale = scale
         self.n_draws = n_draws
@@ -429,8 +433,9 @@ class RegCBBandit(OnlinePolicy):
     %(common)s
     reward_range : tuple of two floats, default=(0.0, 1.0)
         The rewards' declared (low, high): upper bounds never exceed ``high``.
-    confidence : float, default=1.0
-        Scale of the confidence radius (VW's "mellowness").
+    confidence : float, default=0.02
+        Scale of the confidence radius (VW's "mellowness"). On digits 0.01-0.1
+        did best; 1.0 kept exploring (0.90 progressive loss).
 
     %(attributes)s
 
@@ -453,7 +458,7 @@ class RegCBBandit(OnlinePolicy):
     _uses_ridge = True
 
     def __init__(self, estimator=None, *, action_features=None,
-                 reward_range=(0.0, 1.0), confidence=1.0,
+                 reward_range=(0.0, 1.0), confidence=0.02,
                  min_probability=0.0, random_state=None):
         self.estimator = estimator
         self.action_features = action_features
