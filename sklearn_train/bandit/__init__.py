@@ -18,8 +18,15 @@ from ._policies import (
     SoftmaxBandit,
     SquareCBBandit,
 )
+from .simulation import (
+    BanditData,
+    bandit_from_classification,
+    expected_policy_loss,
+    progressive_validation,
+)
 
 __all__ = [
+    "BanditData",
     "BootstrapBandit",
     "EpsilonGreedyBandit",
     "GreedyBandit",
@@ -28,4 +35,7 @@ __all__ = [
     "RegCBBandit",
     "SoftmaxBandit",
     "SquareCBBandit",
+    "bandit_from_classification",
+    "expected_policy_loss",
+    "progressive_validation",
 ]

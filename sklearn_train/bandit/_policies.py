@@ -16,7 +16,8 @@ _ESTIMATOR = {"estimator": [None, HasMethods(["partial_fit", "predict"])],
 
 _COMMON_DOC = """estimator : regressor with ``partial_fit``, default=None
         The value model, cloned once per action (and bag). None is a
-        ``LinearRegressor()``. A ``LinearRegressor`` with the squared error, no L1,
+        ``LinearRegressor(optimizer="adagrad", learning_rate="constant", eta0=0.1)``
+        (per-weight steps suit rewards that arrive one action at a time). A ``LinearRegressor`` with the squared error, no L1,
         no averaging and a ``constant`` or ``invscaling`` schedule is compiled into
         the policy (one optimizer step per learnt row, a round in microseconds);
         any other regressor (an ``MLPRegressor``) learns through its own
