@@ -204,14 +204,18 @@ default=None
 
     def _declare_actions(self, y, actions):
         """The sorted action set: declared, or the logged actions of a first call."""
+        if y is None and actions is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
+                             "target y is None: y are the logged actions.")
         labels = np.unique(np.asarray(y if actions is None else actions))
         if actions is not None and len(labels) != len(np.asarray(actions)):
             raise ValueError("actions has repeated labels.")
         if len(labels) < 2:
             raise ValueError(
                 f"a bandit needs at least 2 actions; got {len(labels)} "
-                f"({labels.tolist()}). Declare the full set with actions=... on the "
-                "first call if the log shows only some of them.")
+                f"({labels.tolist()}; y, the logged actions, has {len(labels)} class"
+                f"{'' if len(labels) == 1 else 'es'}). Declare the full set with "
+                "actions=... on the first call if the log shows only some of them.")
         if self.min_probability * len(labels) > 1.0:
             raise ValueError(
                 f"min_probability={self.min_probability} for {len(labels)} actions "
