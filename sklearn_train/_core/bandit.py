@@ -95,10 +95,94 @@ def policy_pmf(X, available, seed, state, ints, floats, pmf):
 
 @kernel
 def learn(X, actions, rewards, seed, state, ints, floats):
-    """Learn the rows of a log: action ``actions[i]`` got reward ``rewards[i]``."""
+    """Learn the rows of a log: action ``actions[i]`` got reward ``rewards[i]``.
+
+    All or nothing: returns False, with the state as it was, when a head or a ridge
+    statistic the rows touched stops being finite (a diverging value model). The
+    state learns in place, so a stream's one-row call copies only what it touches
+    (copying LinUCB's whole state cost a third of such a call).
+    """
+    touched = np.zeros(ints[I_N_ACTIONS], dtype=np.bool_)
+    for i in range(actions.shape[0]):
+        touched[actions[i]] = True
+    saved = _save(state, touched)
     work = _work(state, ints, X.shape[1])
     for i in range(X.shape[0]):
         _learn_row(X[i], actions[i], rewards[i], seed, state, ints, floats, work)
+    if _finite(state, touched):
+        return True
+    _restore(state, touched, saved)
+    return False
+
+
+@kernel
+def sample_policy(X, available, seed, state, ints, floats, out):
+    """Draw an action per row from its pmf, from the policy's own sampling stream
+    (moving it on): ``out = (actions, probabilities)``. ``policy_pmf`` then
+    ``sample_rows`` in one call."""
+    chosen, probabilities = out
+    counters = state[5]
+    work = _work(state, ints, X.shape[1])
+    pmf = np.empty(ints[I_N_ACTIONS])
+    sample_key = seed ^ _SAMPLE_STREAM
+    for i in range(X.shape[0]):
+        _row_pmf(X[i], available[i], seed, state, ints, floats, work, pmf)
+        a = sample_index(pmf, uniform(sample_key, counters[C_DRAWS]))
+        counters[C_DRAWS] += 1
+        chosen[i] = a
+        probabilities[i] = pmf[a]
+
+
+@kernel
+def _save(state, touched):
+    """Copies of what learning the ``touched`` actions can change: the heads, their
+    optimizer state and steps, theta and the counters whole (small), the inverses
+    of the touched actions only (the large part), in the order of the actions."""
+    params, moments, steps, inverse, theta, counters = state
+    n_saved = 0
+    if inverse.shape[0] > 0:
+        for a in range(touched.shape[0]):
+            n_saved += touched[a]
+    inverses = np.empty((n_saved, inverse.shape[1], inverse.shape[2]))
+    k = 0
+    for a in range(min(touched.shape[0], inverse.shape[0])):
+        if touched[a]:
+            inverses[k] = inverse[a]
+            k += 1
+    return (params.copy(), moments.copy(), steps.copy(), inverses, theta.copy(),
+            counters.copy())
+
+
+@kernel
+def _restore(state, touched, saved):
+    params, moments, steps, inverse, theta, counters = state
+    params[:] = saved[0]
+    moments[:] = saved[1]
+    steps[:] = saved[2]
+    k = 0
+    for a in range(min(touched.shape[0], inverse.shape[0])):
+        if touched[a]:
+            inverse[a] = saved[3][k]
+            k += 1
+    theta[:] = saved[4]
+    counters[:] = saved[5]
+
+
+@kernel
+def _finite(state, touched):
+    """Whether the heads, theta and the touched inverses are all finite."""
+    params, _, _, inverse, theta, _ = state
+    total = 0.0  # (a sum is finite only when every term is; one branch at the end)
+    for p in range(params.shape[0]):
+        total += params[p] * 0.0
+    for a in range(theta.shape[0]):
+        for r in range(theta.shape[1]):
+            total += theta[a, r] * 0.0
+        if touched[a]:
+            for r in range(inverse.shape[1]):
+                for c in range(inverse.shape[2]):
+                    total += inverse[a, r, c] * 0.0
+    return total == 0.0
 
 
 @kernel
@@ -154,6 +238,17 @@ def plain_log(X, rewards, probabilities):
         if not math.isfinite(rewards[i]):
             return False
         if probabilities.shape[0] > 0 and not (0.0 < probabilities[i] <= 1.0):
+            return False
+    return True
+
+
+@kernel
+def integer_actions(y, n_actions):
+    """Whether every logged action ``y[i]`` is one of ``0 .. n_actions - 1`` (the
+    labels of a policy whose actions are those integers: then ``y`` is its own
+    index, and a one-row call needs no search)."""
+    for i in range(y.shape[0]):
+        if not 0 <= y[i] < n_actions:
             return False
     return True
 

@@ -46,6 +46,7 @@ class BasePolicy(BaseEstimator):
         state = dict(super().__getstate__())
         state.pop("_checked_params", None)
         state.pop("_settings_cache", None)
+        state.pop("_integer_actions_cache", None)
         return state
 
     # -- what a subclass provides -------------------------------------------------
@@ -57,6 +58,11 @@ class BasePolicy(BaseEstimator):
     def _pmf_rows(self, X, available):
         """The exploration distribution of the validated rows ``X``."""
         raise NotImplementedError
+
+    def _sample_own_stream(self, X, available_actions):
+        """``sample_action(X, available_actions)`` from the policy's own stream in
+        one step, or None to sample from ``predict_proba``."""
+        return None
 
     # -- the public questions -----------------------------------------------------
 
@@ -130,6 +136,10 @@ default=None
         probabilities : ndarray of shape (n_samples,)
             The probability with which each action was drawn.
         """
+        if random_state is None:
+            fast = self._sample_own_stream(X, available_actions)
+            if fast is not None:
+                return fast
         pmf = self.predict_proba(X, available_actions)
         uniforms = np.empty(pmf.shape[0])
         if random_state is None:
@@ -242,10 +252,25 @@ default=None
         given = _NO_PROBABILITIES if probabilities is None else probabilities
         if not kernels.plain_log(X, rewards, given):
             return None
+        if y.dtype == np.int64 and self._integer_actions():
+            # actions 0 .. K-1: the labels are their own indices
+            return (X, y, rewards, probabilities) if kernels.integer_actions(
+                y, len(self.actions_)) else None
         index = np.searchsorted(self.actions_, y)
         if not (index.max() < len(self.actions_) and (self.actions_[index] == y).all()):
             return None
         return X, index, rewards, probabilities
+
+    def _integer_actions(self):
+        """Whether ``actions_`` are the integers ``0 .. K-1`` (kept with the array
+        it was computed for, so a refit with other actions recomputes it)."""
+        cached = self.__dict__.get("_integer_actions_cache")
+        if cached is None or cached[0] is not self.actions_:
+            labels = self.actions_
+            flag = labels.dtype == np.int64 and np.array_equal(labels,
+                                                               np.arange(len(labels)))
+            cached = self.__dict__["_integer_actions_cache"] = (labels, flag)
+        return cached[1]
 
     def _check_log(self, X, y, rewards, probabilities, *, reset, actions=None,
                    require_probabilities=False):

@@ -35,6 +35,11 @@ from ._base import BasePolicy
 # halved the progressive loss of SquareCB, RegCB and epsilon-greedy against the
 # regressor's own default (invscaling SGD: 0.54 -> 0.26 for SquareCB, 3 orders)
 _DEFAULT_MODEL = LinearRegressor(optimizer="adagrad", learning_rate="constant", eta0=0.1)
+_KIND_CHANGED = ("the value model changed kind since the first call (compiled heads and "
+                 "a regressor's own partial_fit keep different states); fit anew.")
+_DIVERGED = ("the value model diverged (its estimates became infinite or NaN); the policy "
+             "is left as it was. Scale the contexts (StandardScaler) or give the "
+             "estimator a smaller eta0.")
 _STATE_NAMES = ("params_", "moments_", "head_steps_", "ridge_inverse_", "ridge_coef_",
                 "counters_")
 
@@ -109,6 +114,10 @@ class OnlinePolicy(BasePolicy):
                                                reset=first, actions=labels)
         if first:
             attributes = self._fresh_attributes(labels, X.shape[1])
+        elif self.compiled_:
+            # the kernel learns in place and undoes a diverging call itself
+            self._learn(self.__dict__, X, index, rewards)
+            return self
         else:
             attributes = self._copied_attributes()
         self._learn(attributes, X, index, rewards)
@@ -178,6 +187,18 @@ class OnlinePolicy(BasePolicy):
         if not self._uses_heads:
             return X @ self.ridge_coef_[:, :-1].T + self.ridge_coef_[:, -1]
         return self._bag_values(X).mean(axis=0)
+
+    def _sample_own_stream(self, X, available_actions):
+        """``sample_action`` from the policy's stream in one compiled call (compiled
+        value models only; None otherwise)."""
+        if not self._compiled():
+            return None
+        X = self._check_contexts(X)
+        available = self._available(available_actions, X.shape[0])
+        out = (np.empty(X.shape[0], dtype=np.int64), np.empty(X.shape[0]))
+        kernels.sample_policy(X, available, np.uint64(self.seed_), self._state(self.__dict__),
+                              *self._settings(self.__dict__), out)
+        return self.actions_[out[0]], out[1]
 
     def _bag_values(self, X):
         """Each bag's estimates, ``(n_bags, n_samples, n_actions)``."""
@@ -310,9 +331,7 @@ class OnlinePolicy(BasePolicy):
             check_is_fitted(self)
         attributes = {name: getattr(self, name).copy() for name in _STATE_NAMES}
         if self._compilable() != self.compiled_:
-            raise ValueError(
-                "the value model changed kind since the first call (compiled heads "
-                "and a regressor's own partial_fit keep different states); fit anew.")
+            raise ValueError(_KIND_CHANGED)
         attributes.update(eta0_=self.eta0_, actions_=self.actions_, seed_=self.seed_,
                           compiled_=self.compiled_)
         if hasattr(self, "action_features_"):
@@ -330,11 +349,13 @@ class OnlinePolicy(BasePolicy):
         parameter is the same object: building them took 15 us of a 30 us round)."""
         values = (attributes["eta0_"], len(attributes["actions_"]),
                   *[getattr(self, name) for name in _parameter_names(type(self))],
-                  *vars(self._value_model()).values())
+                  *(vars(self._value_model()).values() if self._uses_heads else ()))
         key = tuple(map(id, values))  # (the cache keeps the values: ids stay theirs)
         cached = self.__dict__.get("_settings_cache")
         if cached is not None and cached[0] == key:
             return cached[2]
+        if attributes["compiled_"] != self._compilable():
+            raise ValueError(_KIND_CHANGED)
         settings = self._build_settings(attributes)
         self.__dict__["_settings_cache"] = (key, values, settings)
         return settings
@@ -375,10 +396,16 @@ class OnlinePolicy(BasePolicy):
         """Learn the rows into ``attributes`` (the live ones or a copy)."""
         seed = np.uint64(attributes["seed_"])
         if attributes["compiled_"]:
+            eta0 = attributes["eta0_"]
             self._resolve_rate(attributes, X)
-            kernels.learn(X, index, rewards, seed, self._state(attributes),
-                          *self._settings(attributes))
-            self._check_finite(attributes)
+            try:
+                ints, floats = self._settings(attributes)
+                if not kernels.learn(X, index, rewards, seed, self._state(attributes),
+                                     ints, floats):
+                    raise ValueError(_DIVERGED)
+            except ValueError:
+                attributes["eta0_"] = eta0  # (the kernel restored the rest)
+                raise
             return
         if self._uses_ridge:
             kernels.ridge_update(X, index, rewards, attributes["ridge_inverse_"],
@@ -405,7 +432,4 @@ class OnlinePolicy(BasePolicy):
     def _check_finite(self, attributes):
         if not (np.isfinite(attributes["params_"]).all()
                 and np.isfinite(attributes["ridge_coef_"]).all()):
-            raise ValueError(
-                "the value model diverged (its estimates became infinite or NaN); the "
-                "policy is left as it was. Scale the contexts (StandardScaler) or give "
-                "the estimator a smaller eta0.")
+            raise ValueError(_DIVERGED)
