@@ -8,6 +8,7 @@ probability of every action they take, so that the logs they leave can be evalua
 learnt from offline.
 """
 
+from ._offline import DRPolicyLearner, IPSPolicyLearner, PolicyGradientLearner
 from ._policies import (
     BootstrapBandit,
     EpsilonGreedyBandit,
@@ -28,10 +29,13 @@ from .simulation import (
 __all__ = [
     "BanditData",
     "BootstrapBandit",
+    "DRPolicyLearner",
     "EpsilonGreedyBandit",
     "GreedyBandit",
+    "IPSPolicyLearner",
     "LinTSBandit",
     "LinUCBBandit",
+    "PolicyGradientLearner",
     "RegCBBandit",
     "SoftmaxBandit",
     "SquareCBBandit",

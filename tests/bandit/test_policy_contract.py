@@ -4,8 +4,9 @@ Pipeline, and hostile input that must fail clearly and leave the policy as it wa
 
 Why an adapter. ``fit(X, y, *, rewards)`` needs the rewards of the logged actions ``y``;
 scikit-learn's checks call ``fit(X, y)``. The test subclasses below give ``rewards``
-(and ``score``'s ``probabilities``) a default computed from ``y`` alone, so every check
-runs against the policy's own code. No check is skipped: the policies are neither
+(and, for the offline learners and ``score``, the ``probabilities`` of a uniform
+logging policy) a default computed from ``y`` alone, so every check runs against the
+policy's own code. No check is skipped: the policies are neither
 classifiers nor regressors to scikit-learn, so the checks that would need a
 meaningful target (accuracy thresholds, regression targets) are not in the set it
 yields for them.
@@ -24,6 +25,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_train.bandit import (
     BootstrapBandit,
+    DRPolicyLearner,
+    IPSPolicyLearner,
+    PolicyGradientLearner,
     EpsilonGreedyBandit,
     GreedyBandit,
     LinTSBandit,
@@ -38,6 +42,7 @@ from sklearn_train.bandit.evaluation import make_policy_scorer
 
 CLASSES = [GreedyBandit, EpsilonGreedyBandit, SoftmaxBandit, SquareCBBandit,
            BootstrapBandit, LinUCBBandit, LinTSBandit, RegCBBandit]
+OFFLINE = [IPSPolicyLearner, DRPolicyLearner, PolicyGradientLearner]
 
 
 def _rewards_from(y):
@@ -56,6 +61,9 @@ def _adapted(cls):
 
     def fit(self, X, y, *, rewards=None, probabilities=None, actions=None):
         rewards = _rewards_from(y) if rewards is None else rewards
+        if probabilities is None and cls in OFFLINE and rewards is not None:
+            # a uniform logging policy over the logged actions
+            probabilities = np.full(len(rewards), 1.0 / max(len(np.unique(y)), 1))
         return cls.fit(self, X, y, rewards=rewards, probabilities=probabilities,
                        actions=actions)
 
@@ -76,13 +84,15 @@ def _adapted(cls):
             raise
 
     name = f"{cls.__name__}WithRewards"
-    adapted = type(name, (cls,), {"fit": fit, "partial_fit": partial_fit,
-                                  "score": score, "__module__": __name__})
+    methods = {"fit": fit, "score": score, "__module__": __name__}
+    if hasattr(cls, "partial_fit"):
+        methods["partial_fit"] = partial_fit
+    adapted = type(name, (cls,), methods)
     globals()[name] = adapted  # (pickle finds classes by their module's names)
     return adapted
 
 
-@parametrize_with_checks([_adapted(cls)(random_state=0) for cls in CLASSES])
+@parametrize_with_checks([_adapted(cls)(random_state=0) for cls in CLASSES + OFFLINE])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
