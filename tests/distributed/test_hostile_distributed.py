@@ -447,24 +447,7 @@ def test_trainer_without_a_client_attribute_pickles(client):
     np.testing.assert_array_equal(twin.predict(X), trainer.predict(X))
 
 
-# scikit-learn's checks that already pass for DistributedTrainer(LinearClassifier)
-PASSING_CHECKS = [
-    "check_estimators_dtypes", "check_estimators_empty_data_messages",
-    "check_estimators_nan_inf", "check_estimators_pickle",
-    "check_classifiers_one_label",
-    "check_classifiers_one_label_sample_weights", "check_all_zero_sample_weights_error",
-    "check_estimators_overwrite_params", "check_dont_overwrite_parameters",
-    "check_dict_unchanged", "check_fit2d_1sample", "check_fit1d",
-    "check_estimators_unfitted", "check_n_features_in",
-]
-
-
-@pytest.mark.parametrize("check", PASSING_CHECKS)
-def test_trainer_passes_sklearn_check(client, check):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        getattr(estimator_checks, check)(
-            "DistributedTrainer", DistributedTrainer(LinearClassifier(max_iter=5)))
+# (scikit-learn's own checks of the trainer run in test_trainer_checks.py)
 
 
 def test_trainer_fit_is_idempotent_with_an_inner_seed(client):

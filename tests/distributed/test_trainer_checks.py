@@ -33,7 +33,7 @@ def _current(client):
 @parametrize_with_checks(
     # (one inner estimator: the trainer's own code is the same for every one, and
     # the checks of a regressor would add half a minute of cluster rounds)
-    [DistributedTrainer(LinearClassifier(max_iter=5, random_state=0))],
+    [DistributedTrainer(LinearClassifier(max_iter=2, random_state=0))],
     expected_failed_checks=lambda estimator: EXPECTED_FAILURES)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
