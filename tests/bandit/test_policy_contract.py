@@ -23,6 +23,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from sklearn_train import LinearRegressor
 from sklearn_train.bandit import (
     BootstrapBandit,
     DRPolicyLearner,
@@ -92,7 +93,18 @@ def _adapted(cls):
     return adapted
 
 
-@parametrize_with_checks([_adapted(cls)(random_state=0) for cls in CLASSES + OFFLINE])
+def _check_instances():
+    """Every class once; the regression learners' regressors at 20 epochs (the
+    default 1000 on the checks' tiny random logs only spends time)."""
+    quick = LinearRegressor(max_iter=20, tol=None)
+    options = {IPSPolicyLearner: {"estimator": quick},
+               DRPolicyLearner: {"estimator": quick, "reward_estimator": quick, "cv": 2},
+               PolicyGradientLearner: {"max_iter": 20}}
+    return [_adapted(cls)(random_state=0, **options.get(cls, {}))
+            for cls in CLASSES + OFFLINE]
+
+
+@parametrize_with_checks(_check_instances())
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
