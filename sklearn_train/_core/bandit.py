@@ -30,6 +30,7 @@ import numpy as np
 from ._jit import kernel, sqrt
 from .data import mix, uniform
 from .linear import _weight_gradient
+from .normal import normal
 from .optimizers import N_STEP, apply, begin_step
 
 GREEDY = 0
@@ -447,12 +448,7 @@ def _thompson(means, scales, mask, key, n_draws, pmf):
         best_value = 0.0
         for a in range(means.shape[0]):
             if mask[a]:
-                index = 2 * (r * means.shape[0] + a)
-                # Box-Muller from two addressed uniforms
-                u1 = 1.0 - uniform(key, index)
-                u2 = uniform(key, index + 1)
-                z = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
-                value = means[a] + scales[a] * z
+                value = means[a] + scales[a] * normal(key, r * means.shape[0] + a)
                 if best < 0 or value > best_value:
                     best = a
                     best_value = value

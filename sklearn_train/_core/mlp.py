@@ -55,6 +55,7 @@ from .codes import (
 )
 from .data import gather_rows, mix, n_cols, record_step_loss, uniform
 from .losses import SOFTMAX_LOG, loss_grad, observed
+from .normal import normal
 from .optimizers import ADAMW, N_STEP, S_LR, apply, begin_step
 
 # activations
@@ -92,7 +93,6 @@ N_COUNTERS = N_SHARED_COUNTERS
 _CHUNK = 1024
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
-_INV_2_53 = 1.0 / 9007199254740992.0
 _NOISE_SALT = np.uint64(0xD1B54A32D192ED03)
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -222,11 +222,7 @@ def _gather(X, rows, buffers, ints, floats, seed):
     if noise > 0.0:
         noise_stream = mix(seed ^ _NOISE_SALT)  # not the draws dropout uses
         for p in range(0, used):
-            # Box-Muller from two draws per element
-            u1 = uniform(noise_stream, 2 * p) + _INV_2_53
-            u2 = uniform(noise_stream, 2 * p + 1)
-            gauss = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
-            inputs[p] += noise * gauss
+            inputs[p] += noise * normal(noise_stream, p)
     return source
 
 
