@@ -66,6 +66,7 @@ hook                             defined by     what it gives
 """
 
 import copy
+import operator
 from numbers import Integral, Real
 
 import numpy as np
@@ -404,19 +405,39 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
 
 
 _PARAMETER_NAMES = {}
+_PARAMETER_GETTERS = {}
 
 
 def check_params_once(estimator):
     """``estimator._validate_params()`` unless every parameter is the very object
     that passed it on the last call (see ``TrainedEstimator._check_params``)."""
-    names = _parameter_names(type(estimator))
-    values = tuple([getattr(estimator, name) for name in names])
+    values = parameter_values(estimator)
     checked = estimator.__dict__.get("_checked_params")
-    if checked is not None and len(checked) == len(values) and all(
-            value is old for value, old in zip(values, checked)):
+    if checked is not None and same_objects(values, checked):
         return
     estimator._validate_params()
     estimator._checked_params = values
+
+
+def parameter_values(estimator):
+    """The tuple of ``estimator``'s parameter values, read at C speed (a one-row
+    call reads them every time: a Python loop over the names cost microseconds)."""
+    getter = _PARAMETER_GETTERS.get(type(estimator))
+    if getter is None:
+        names = _parameter_names(type(estimator))
+        if not names:
+            def getter(_):
+                return ()
+        else:
+            read = operator.attrgetter(*names)
+            getter = read if len(names) > 1 else (lambda obj: (read(obj),))
+        _PARAMETER_GETTERS[type(estimator)] = getter
+    return getter(estimator)
+
+
+def same_objects(values, previous):
+    """Whether two tuples hold the very same objects, position by position."""
+    return len(values) == len(previous) and all(map(operator.is_, values, previous))
 
 
 def _parameter_names(cls):

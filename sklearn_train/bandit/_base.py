@@ -107,6 +107,7 @@ default=None
         -------
         pmf : ndarray of shape (n_samples, n_actions)
         """
+        self._check_exploration()
         X = self._check_contexts(X)
         return self._pmf_rows(X, self._available(available_actions, X.shape[0]))
 
@@ -136,6 +137,7 @@ default=None
         probabilities : ndarray of shape (n_samples,)
             The probability with which each action was drawn.
         """
+        self._check_exploration()
         if random_state is None:
             fast = self._sample_own_stream(X, available_actions)
             if fast is not None:
@@ -197,7 +199,13 @@ default=None
     def _available(self, available_actions, n_rows):
         n_actions = len(self.actions_)
         if available_actions is None:
-            return np.ones((n_rows, n_actions), dtype=bool)
+            if n_rows != 1:
+                return np.ones((n_rows, n_actions), dtype=bool)
+            # a stream's one-row mask, shared (no kernel writes a mask)
+            mask = _ONE_ROW_OPEN.get(n_actions)
+            if mask is None:
+                mask = _ONE_ROW_OPEN[n_actions] = np.ones((1, n_actions), dtype=bool)
+            return mask
         mask = np.asarray(available_actions)
         if mask.dtype != bool:
             raise ValueError("available_actions must be a boolean array (True: the "
@@ -226,12 +234,24 @@ default=None
                 f"({labels.tolist()}; y, the logged actions, has {len(labels)} class"
                 f"{'' if len(labels) == 1 else 'es'}). Declare the full set with "
                 "actions=... on the first call if the log shows only some of them.")
-        if self.min_probability * len(labels) > 1.0:
-            raise ValueError(
-                f"min_probability={self.min_probability} for {len(labels)} actions "
-                f"asks for more than probability 1 in total; use at most "
-                f"{1.0 / len(labels):.4g}.")
+        self._check_floor(len(labels))
         return labels
+
+    def _check_floor(self, n_actions):
+        if self.min_probability * n_actions > 1.0:
+            raise ValueError(
+                f"min_probability={self.min_probability} for {n_actions} actions "
+                f"asks for more than probability 1 in total; use at most "
+                f"{1.0 / n_actions:.4g}.")
+
+    def _check_exploration(self):
+        """The parameters' checks before a pmf is computed: they may have been set
+        since the last fit (a negative alpha or an impossible floor would give a
+        wrong distribution, not an error)."""
+        if not hasattr(self, "actions_"):
+            check_is_fitted(self)
+        self._check_params()
+        self._check_floor(len(self.actions_))
 
     def _plain_rows(self, X):
         """Whether ``X`` is a C-contiguous float64 matrix of the fitted width, for a
@@ -308,6 +328,7 @@ default=None
 
 
 _NO_PROBABILITIES = np.empty(0)
+_ONE_ROW_OPEN = {}
 
 
 def _plain_vector(values, n):

@@ -15,6 +15,8 @@ LinUCB and LinTS have no value model but their ridge statistics.
 """
 
 import copy
+import functools
+import operator
 from types import SimpleNamespace
 
 import numpy as np
@@ -27,7 +29,7 @@ from .._core.optimizers import N_HYPER, default_hyper
 from .._core.penalties import penalty_strengths
 from .._gradient import EPSILON, OPTIMIZERS
 from ..linear_model import LinearRegressor
-from .._estimator import _parameter_names
+from .._estimator import check_params_once, parameter_values
 from ._base import BasePolicy
 
 # the value model of estimator=None: read, never fitted. AdaGrad at a constant 0.1
@@ -42,6 +44,14 @@ _DIVERGED = ("the value model diverged (its estimates became infinite or NaN); t
              "estimator a smaller eta0.")
 _STATE_NAMES = ("params_", "moments_", "head_steps_", "ridge_inverse_", "ridge_coef_",
                 "counters_")
+_read_state = operator.itemgetter(*_STATE_NAMES)  # the kernels' state tuple, at C speed
+
+
+@functools.lru_cache(maxsize=256)
+def _seed_key(seed):
+    """``np.uint64(seed)``, made once per seed: Numba reads a new NumPy scalar
+    argument in 4 us, half of a one-row ``sample_action``."""
+    return np.uint64(seed)
 
 
 class OnlinePolicy(BasePolicy):
@@ -147,7 +157,7 @@ class OnlinePolicy(BasePolicy):
         attributes = self._copied_attributes()
         if self._compiled():
             self._resolve_rate(attributes, X[:1])
-            kernels.rounds(X, reward_matrix, available, np.uint64(self.seed_),
+            kernels.rounds(X, reward_matrix, available, _seed_key(self.seed_),
                            self._state(attributes), *self._settings(attributes), out)
             self._check_finite(attributes)
         else:
@@ -196,7 +206,7 @@ class OnlinePolicy(BasePolicy):
         X = self._check_contexts(X)
         available = self._available(available_actions, X.shape[0])
         out = (np.empty(X.shape[0], dtype=np.int64), np.empty(X.shape[0]))
-        kernels.sample_policy(X, available, np.uint64(self.seed_), self._state(self.__dict__),
+        kernels.sample_policy(X, available, _seed_key(self.seed_), self._state(self.__dict__),
                               *self._settings(self.__dict__), out)
         return self.actions_[out[0]], out[1]
 
@@ -225,7 +235,7 @@ class OnlinePolicy(BasePolicy):
         pmf = np.empty((X.shape[0], len(self.actions_)))
         ints, floats = self._settings(self.__dict__)
         if self._compiled():
-            kernels.policy_pmf(X, available, np.uint64(self.seed_), self._state(self.__dict__),
+            kernels.policy_pmf(X, available, _seed_key(self.seed_), self._state(self.__dict__),
                                ints, floats, pmf)
             return pmf
         values = self._bag_values(X)
@@ -342,22 +352,26 @@ class OnlinePolicy(BasePolicy):
 
     @staticmethod
     def _state(attributes):
-        return tuple(attributes[name] for name in _STATE_NAMES)
+        return _read_state(attributes)
 
     def _settings(self, attributes):
-        """The kernels' ``ints`` and ``floats`` for these parameters (kept while every
-        parameter is the same object: building them took 15 us of a 30 us round)."""
-        values = (attributes["eta0_"], len(attributes["actions_"]),
-                  *[getattr(self, name) for name in _parameter_names(type(self))],
-                  *(vars(self._value_model()).values() if self._uses_heads else ()))
-        key = tuple(map(id, values))  # (the cache keeps the values: ids stay theirs)
+        """The kernels' ``ints`` and ``floats`` for these parameters, kept while every
+        parameter (and the value model's every attribute) is the same, or an equal,
+        value: building them took 15 us of a 30 us round, this check under one."""
+        key = (attributes["eta0_"], len(attributes["actions_"]), *parameter_values(self),
+               *(vars(self._value_model()).values() if self._uses_heads else ()))
         cached = self.__dict__.get("_settings_cache")
-        if cached is not None and cached[0] == key:
-            return cached[2]
+        try:
+            # (C-speed tuple equality: the same objects are equal at once; a new
+            # array of action features is ambiguous, so it misses)
+            if cached is not None and key == cached[0]:
+                return cached[1]
+        except (ValueError, TypeError):
+            pass
         if attributes["compiled_"] != self._compilable():
             raise ValueError(_KIND_CHANGED)
         settings = self._build_settings(attributes)
-        self.__dict__["_settings_cache"] = (key, values, settings)
+        self.__dict__["_settings_cache"] = (key, settings)
         return settings
 
     def _build_settings(self, attributes):
@@ -370,6 +384,9 @@ class OnlinePolicy(BasePolicy):
         self._policy_settings(ints, floats)
         if self._uses_heads and attributes["compiled_"]:
             model = self._value_model()
+            # (the heads are trained here, not by the model's own fit, which would
+            # have checked its parameters)
+            check_params_once(model)
             ints[kernels.I_N_BAGS] = self._n_bags()
             ints[kernels.I_OPTIMIZER] = OPTIMIZERS[model.optimizer]
             ints[kernels.I_FIT_INTERCEPT] = int(model.fit_intercept)
@@ -394,7 +411,7 @@ class OnlinePolicy(BasePolicy):
 
     def _learn(self, attributes, X, index, rewards):
         """Learn the rows into ``attributes`` (the live ones or a copy)."""
-        seed = np.uint64(attributes["seed_"])
+        seed = _seed_key(attributes["seed_"])
         if attributes["compiled_"]:
             eta0 = attributes["eta0_"]
             self._resolve_rate(attributes, X)

@@ -168,6 +168,9 @@ def test_bad_logs_are_refused(learner, world):
     before = fitted.predict_proba(X)
     with pytest.raises(ValueError, match="clip"):
         fitted.set_params(clip=0.5).fit(X, a, rewards=r, probabilities=p)
+    with pytest.raises(ValueError, match="clip"):  # while it is set, on any call
+        fitted.predict_proba(X)
+    fitted.set_params(clip=learner.clip)
     np.testing.assert_array_equal(fitted.predict_proba(X), before)
 
 

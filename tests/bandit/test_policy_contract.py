@@ -220,6 +220,31 @@ def test_bad_parameters_fail_on_any_call_and_leave_the_policy_as_it_was():
     with pytest.raises(ValueError, match="min_probability"):
         policy.fit(X, a, rewards=r)
     _assert_same_state(before, policy)
+    # the questions that explore check them too: a negative alpha or a floor above
+    # 1/K would give a wrong distribution, not an error
+    for params, message in (({"alpha": -1.0}, "alpha"),
+                            ({"alpha": 0.2, "min_probability": 0.5}, "at most 0.1")):
+        policy.set_params(**params)
+        for question in (policy.predict_proba, policy.sample_action):
+            with pytest.raises(ValueError, match=message):
+                question(X[:2])
+        _assert_same_state(before, policy)
+    policy.set_params(min_probability=0.0)
+    assert np.allclose(policy.predict_proba(X[:2]).sum(axis=1), 1.0)
+
+
+def test_bad_value_model_parameters_fail_though_the_policy_trains_its_heads():
+    # the compiled heads never call the model's fit, which would have checked them
+    data, (X, a, r, p) = digits_log(200)
+    policy = SquareCBBandit(LinearRegressor(learning_rate="constant"), random_state=0)
+    policy.fit(X, a, rewards=r)
+    before = _state(policy)
+    for name, value in (("eta0", -1.0), ("optimizer", "nope")):
+        policy.set_params(**{f"estimator__{name}": value})
+        with pytest.raises(ValueError, match=name):
+            policy.partial_fit(X, a, rewards=r)
+        _assert_same_state(before, policy)
+        policy.set_params(estimator=LinearRegressor(learning_rate="constant"))
 
 
 def test_a_diverging_value_model_is_refused_and_rolled_back():
