@@ -218,6 +218,15 @@ class ClassifierTargets:
             return self.classes_[(Z[:, 0] > 0).astype(int)]
         return self.classes_[np.argmax(Z, axis=1)]
 
+    def _response(self, Z, method):
+        """What ``method`` ("predict", "predict_proba" or "decision_function") returns
+        for raw outputs ``Z``."""
+        if method == "predict":
+            return self._decode(Z)
+        if method == "predict_proba":
+            return self._proba(Z)
+        return Z[:, 0] if Z.shape[1] == 1 else Z
+
     def decision_function(self, X):
         """Raw scores: signed distance to the boundary, or one score per class.
 
@@ -259,7 +268,10 @@ class ClassifierTargets:
             Columns follow ``classes_``.
         """
         check_is_fitted(self)
-        Z = self._raw_outputs(X)
+        return self._proba(self._raw_outputs(X))
+
+    def _proba(self, Z):
+        """``predict_proba`` from raw outputs ``Z``."""
         if self.loss == "modified_huber":
             # scikit-learn's rule: (clip(z, -1, 1) + 1) / 2, normalised one-vs-rest
             P = (np.clip(Z, -1.0, 1.0) + 1.0) / 2.0
@@ -366,6 +378,10 @@ class RegressorTargets:
     def _inverse_link(self, Z, single):
         predictions = np.exp(Z) if self.loss in _LOG_LINK else Z
         return predictions[:, 0] if single else predictions
+
+    def _response(self, Z, method):
+        """What ``predict`` returns for raw outputs ``Z`` (a regressor's one method)."""
+        return self._inverse_link(Z, self._single_target)
 
     def predict(self, X):
         """Predicted targets (the mean under a log link: ``exp`` of the linear part).

@@ -114,11 +114,13 @@ def linear_epoch(data, plan, state, ints, floats):
         ``(n_samples, n_outputs)``, see ``losses``; NaN: not observed) and the row
         weights (float64).
     plan : tuple
-        ``(order, rates, step_losses)``: the rows to visit (int64; consecutive runs of
-        ``batch_size`` form the mini-batches), the learning rate of each mini-batch
-        or a single rate for all (float64), and a float64 array that receives each
-        mini-batch's weighted mean loss (NaN for a batch without weight), or of
-        length 0 to record nothing.
+        ``(order, rates, step_losses, row_outputs)``: the rows to visit (int64;
+        consecutive runs of ``batch_size`` form the mini-batches), the learning rate
+        of each mini-batch or a single rate for all (float64), a float64 array that
+        receives each mini-batch's weighted mean loss (NaN for a batch without
+        weight), and a float64 ``(n_rows, n_outputs)`` array that receives the raw
+        outputs of each visited row with the parameters before its batch's step
+        (prequential, test-then-train evaluation); each of length 0 to record nothing.
     state : tuple
         ``(params, moments, l1_applied, average_sum, counters)``, updated in place.
     ints, floats : ndarray
@@ -136,7 +138,7 @@ def linear_epoch(data, plan, state, ints, floats):
         one written).
     """
     X = data[0]
-    order, rates, step_losses = plan
+    order, rates, step_losses, row_outputs = plan
     params, moments, l1_applied, average_sum, counters = state
     optimizer = ints[I_OPTIMIZER]
     batch_size = ints[I_BATCH_SIZE]
@@ -185,6 +187,9 @@ def linear_epoch(data, plan, state, ints, floats):
                 for r in range(start, stop):
                     n_active = mark_row(X, spans[r, 0], spans[r, 1], marked, active, n_active)
                 _catch_up(state, lazy, n_active, ints, floats)
+            if row_outputs.shape[0] > 0:
+                _record_outputs(X, spans, batch, params, lazy_scale[0], n_out,
+                                row_outputs[block_start:])
             batch_loss, batch_weight = _forward(X, block, batch, params, lazy_scale[0], work,
                                                 ints, floats)
             record_step_loss(step_losses, b, batch_loss, batch_weight)
@@ -258,6 +263,19 @@ def _gather(data, order, start, stop, block):
     for r in range(stop - start, stop - start + _AHEAD):
         spans[r, 0] = 0
         spans[r, 1] = 0
+
+
+@kernel
+def _record_outputs(X, spans, batch, params, scale, n_out, outputs):
+    """``outputs[r] = W x + b`` for the block rows ``r`` of the batch: what the model
+    predicts for them before it learns them."""
+    start, stop, _ = batch
+    n_features = n_cols(X)
+    n_weights = n_out * n_features
+    for r in range(start, stop):
+        for k in range(n_out):
+            outputs[r, k] = (scale * row_dot(X, spans[r, 0], spans[r, 1], params,
+                                             k * n_features) + params[n_weights + k])
 
 
 @kernel

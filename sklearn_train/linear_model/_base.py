@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._core import linear
 from .._core.optimizers import N_HYPER, SGD
 from .._core.penalties import penalty_strengths
+from .._callback_tasks import callbacks_listen
 from .._estimator import TrainedEstimator
 from .._gradient import GRADIENT_PARAMETERS, OPTIMIZERS, GradientMixin
 from .._supervised import SUPERVISED_PARAMETERS, SupervisedMixin
@@ -151,8 +152,39 @@ class BaseLinear(SupervisedMixin, GradientMixin, TrainedEstimator):
     def _make_problem(self, data, state):
         ints, floats = self._kernel_settings(data.n_outputs, data.n_train,
                                              sparse_input=not isinstance(data.X, np.ndarray))
-        return LinearProblem(data, state, ints, floats, self._validation_problem(data),
-                             seed=self._seed, shuffle=self.shuffle)
+        problem = LinearProblem(data, state, ints, floats, self._validation_problem(data),
+                                seed=self._seed, shuffle=self.shuffle)
+        if self.__dict__.get("_recording_outputs"):
+            self.__dict__["_recorded_outputs"] = problem.record_outputs()
+        return problem
+
+    # -- prequential evaluation (sklearn_train.evaluation) ------------------------------
+
+    def _prequential_outputs(self, X, y, batch_size, **fit_params):
+        """Learn ``(X, y)`` as ``partial_fit`` on blocks of ``batch_size`` rows in
+        order would, in one call, and return each row's raw outputs from before the
+        step that learns it (test, then train); None, untrained, when this
+        configuration cannot (then the caller predicts and learns block by block).
+
+        The one call equals the block-by-block calls when each block is one
+        optimizer step of a per-step schedule, with nothing done between calls.
+        """
+        per_call = (self.learning_rate not in ("constant", "optimal", "invscaling")
+                    or self.warmup != 0 or self.average not in (False, 0)
+                    or self.early_stopping or self.callbacks or callbacks_listen(self)
+                    or set(fit_params) - {"sample_weight"})
+        if per_call or batch_size > self.batch_size or not hasattr(self, "_state"):
+            return None
+        saved = {"batch_size": self.batch_size, "shuffle": self.shuffle}
+        self.__dict__["_recording_outputs"] = True
+        try:
+            self.batch_size, self.shuffle = batch_size, False
+            self.partial_fit(X, y, **fit_params)
+            return self.__dict__.pop("_recorded_outputs")
+        finally:
+            self.__dict__.update(saved)
+            self.__dict__.pop("_recording_outputs", None)
+            self.__dict__.pop("_recorded_outputs", None)
 
     def _fitted_attributes(self, state):
         coef, intercept = model_parameters(state, self.n_features_in_)

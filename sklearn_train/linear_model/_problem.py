@@ -82,6 +82,15 @@ class LinearProblem(GradientProblem):
         self.validation = validation
         self.n_outputs = int(ints[linear.I_N_OUTPUTS])
         self.n_features = data.X.shape[1]
+        # the raw outputs of each visited row before its step (prequential
+        # evaluation: ``record_outputs``); no rows: nothing recorded
+        self.row_outputs = np.empty((0, self.n_outputs))
+
+    def record_outputs(self):
+        """Record, in the coming epoch, each row's raw outputs before the step that
+        learns it (in the order visited); returns the array that receives them."""
+        self.row_outputs = np.full((self.n_rows, self.n_outputs), np.nan)
+        return self.row_outputs
 
     def steps_done(self):
         return int(self.state["counters"][linear.C_STEPS])
@@ -91,8 +100,8 @@ class LinearProblem(GradientProblem):
         packed = (s["params"], s["moments"], s["l1_applied"], s["average_sum"], s["counters"])
         with quiet_inlining():
             loss_sum, weight_sum, status = linear.linear_epoch(
-                (self.X, self.Y, self.sample_weight), plan, packed, self.ints,
-                self.floats,
+                (self.X, self.Y, self.sample_weight), (*plan, self.row_outputs), packed,
+                self.ints, self.floats,
             )
         if status != linear.OK:
             raise DivergenceError("the training loss became infinite or NaN.")

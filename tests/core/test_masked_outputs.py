@@ -42,7 +42,8 @@ def linear_epoch(X, Y, w, order, params, *, code, optimizer=optimizers.SGD, batc
     Xk = as_kernel_matrix(sp.csr_matrix(X) if sparse else X)
     with quiet_inlining():
         loss_sum, weight_sum, status = linear.linear_epoch(
-            (Xk, Y, w), (order, np.array([rate]), np.empty(0)), state, ints, floats)
+            (Xk, Y, w), (order, np.array([rate]), np.empty(0), np.empty((0, n_out))), state,
+            ints, floats)
     assert status == linear.OK
     return after, loss_sum, weight_sum
 

@@ -107,22 +107,36 @@ def test_linear_step_losses(case):
     start = 0.3 * rng.normal(size=n_params)
     Xk = as_kernel_matrix(sp.csr_matrix(X) if sparse else X)
 
-    def run(rows, step_losses):
+    def run(rows, step_losses, row_outputs=np.empty((0, n_out))):
         state = (start.copy(), np.zeros((2, n_params)), np.zeros(n_params), np.zeros(n_params),
                  np.zeros(linear.N_COUNTERS))
         with quiet_inlining():
             loss_sum, weight_sum, status = linear.linear_epoch(
-                (Xk, Y, w), (rows, np.array([0.2]), step_losses), state, ints, floats)
+                (Xk, Y, w), (rows, np.array([0.2]), step_losses, row_outputs),
+                state, ints, floats)
         assert status == linear.OK
         return loss_sum, weight_sum, state
 
-    def expected(state, rows):
+    def outputs(state, rows):
         params = state[0]
-        Z = X[rows] @ params[:n_out * D].reshape(n_out, D).T + params[n_out * D:]
-        value = losses.mean_loss(code, Z, Y[rows], w[rows], 0.0)
+        return X[rows] @ params[:n_out * D].reshape(n_out, D).T + params[n_out * D:]
+
+    def expected(state, rows):
+        value = losses.mean_loss(code, outputs(state, rows), Y[rows], w[rows], 0.0)
         return value if w[rows].sum() > 0 else np.nan
 
     check(run, expected, order, w)
+
+    # the recorded outputs of each row are the model's before its batch's step
+    # (prequential evaluation), in the order visited; recording changes nothing
+    recorded = np.full((N, n_out), np.nan)
+    state = run(order, np.empty(0), recorded)[2]
+    np.testing.assert_array_equal(state[0], run(order, np.empty(0))[2][0])
+    for b in range(N_STEPS):
+        before = run(order[:b * BATCH], np.empty(0))[2]
+        np.testing.assert_allclose(recorded[b * BATCH:(b + 1) * BATCH],
+                                   outputs(before, batch_rows(order, b)), rtol=1e-10,
+                                   atol=1e-12)
 
 
 # -- MLP --------------------------------------------------------------------------------
