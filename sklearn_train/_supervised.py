@@ -74,7 +74,7 @@ class SupervisedMixin:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         data = super()._prepare_data(X, y, sample_weight, incremental, continuing)
         Y, factor = self._encode_targets(data.y, classes, first_call=not continuing,
-                                         weights_from_y=not incremental)
+                                         weights_from_y="stream" if incremental else True)
         data.Y = Y
         if factor is not None:
             data.sample_weight = data.sample_weight * factor

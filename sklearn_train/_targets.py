@@ -124,8 +124,9 @@ class ClassifierTargets:
         """Return ``(Y, factor)``: encoded targets and per-row class weights (None
         without ``class_weight``).
 
-        ``weights_from_y``: this is a fit's training data, from which per-class
-        weights ("balanced") are computed; other data reuses those weights.
+        ``weights_from_y``: this is training data, from which per-class weights
+        ("balanced") are computed (``"stream"``: a partial_fit call's, whose counts
+        add to the running ``class_counts_``); other data reuses those weights.
         """
         if first_call:
             check_classification_targets(y)
@@ -158,7 +159,10 @@ class ClassifierTargets:
             Y = np.full((y.shape[0], n_classes), -1.0)
             Y[np.arange(y.shape[0]), index] = 1.0
         factor = None
-        if self.class_weight is not None:
+        if self.class_weight == "balanced" and weights_from_y:
+            factor = self._balanced_weights(index, n_classes, weights_from_y == "stream"
+                                            and not first_call)[index]
+        elif self.class_weight is not None:
             # per-class weights come from a fit's training labels ("balanced") and are
             # reused for its validation data and for later partial_fit calls, unless
             # set_params changed class_weight in between
@@ -174,6 +178,23 @@ class ClassifierTargets:
                 self._class_weight_source = copy.deepcopy(self.class_weight)
             factor = self._class_weights[index]
         return np.ascontiguousarray(Y), factor
+
+    def _balanced_weights(self, index, n_classes, continuing):
+        """scikit-learn's "balanced" weights, ``n / (n_classes * count)``, from the
+        class counts of every training row so far: a fit's, then each partial_fit
+        call's added (scikit-learn's partial_fit refuses "balanced", as one chunk
+        does not show the classes' frequencies). A class not seen yet weighs 0: it
+        has no rows to weigh."""
+        counts = np.bincount(index, minlength=n_classes).astype(np.float64)
+        if continuing and getattr(self, "class_counts_", None) is not None:
+            counts += self.class_counts_
+        self.class_counts_ = counts
+        weights = np.zeros(n_classes)
+        seen = counts > 0
+        weights[seen] = counts.sum() / (n_classes * counts[seen])
+        self._class_weights = weights
+        self._class_weight_source = "balanced"
+        return weights
 
     def _needs_classes(self, y):
         """Whether a first partial_fit with ``y`` must be told every class."""

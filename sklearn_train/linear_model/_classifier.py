@@ -88,7 +88,11 @@ class LinearClassifier(ClassifierTargets, ClassifierMixin, BaseLinear):
     validation_fraction : float, default=0.1
         Share of the training data held out under ``early_stopping``.
     class_weight : dict, "balanced" or None, default=None
-        Weights per class, multiplied into the sample weights.
+        Weights per class, multiplied into the sample weights. ``"balanced"``
+        weighs class ``c`` by ``n / (n_classes * count_c)``; with ``partial_fit`` the
+        counts run over every row learned so far (``class_counts_``), so a stream's
+        weights follow its class frequencies (scikit-learn's ``partial_fit`` refuses
+        ``"balanced"``).
     average : bool or int, default=False
         Averaged SGD: predict with the mean of the parameters over the steps; an
         integer starts averaging once that many samples have been seen.
@@ -124,6 +128,8 @@ class LinearClassifier(ClassifierTargets, ClassifierMixin, BaseLinear):
         Weights, in the dtype of the training data.
     intercept_ : ndarray of shape (1,) or (n_classes,)
     classes_ : ndarray of shape (n_classes,)
+    class_counts_ : ndarray of shape (n_classes,)
+        Rows of each class learned so far (``class_weight="balanced"`` only).
     n_iter_ : int
         Epochs run by the last ``fit`` (1 for ``partial_fit``).
     t_ : int
@@ -287,13 +293,6 @@ class LinearClassifier(ClassifierTargets, ClassifierMixin, BaseLinear):
         -------
         self : LinearClassifier
         """
-        if self.class_weight == "balanced":
-            raise ValueError(
-                "class_weight='balanced' is not supported by partial_fit: it needs "
-                "all of y. Compute the weights with "
-                "sklearn.utils.class_weight.compute_class_weight on the full data "
-                "and pass them as a dict."
-            )
         return self._fit_common(
             X, y, incremental=True, sample_weight=sample_weight, classes=classes,
             X_val=X_val, y_val=y_val, sample_weight_val=sample_weight_val,

@@ -71,6 +71,11 @@ default="relu"
         loss stops improving and restore the best weights.
     validation_fraction : float, default=0.1
     class_weight : dict, "balanced" or None, default=None
+        Weights per class, multiplied into the sample weights. ``"balanced"``
+        weighs class ``c`` by ``n / (n_classes * count_c)``; with ``partial_fit`` the
+        counts run over every row learned so far (``class_counts_``), so a stream's
+        weights follow its class frequencies (scikit-learn's ``partial_fit`` refuses
+        ``"balanced"``).
     freeze : int, list of int or None, default=None
         Layers (of weights, 0 = the first) kept fixed during training; an integer
         ``k`` freezes the first ``k``. Useful when fine-tuning from ``init``.
@@ -245,11 +250,6 @@ default="relu"
         -------
         self : MLPClassifier
         """
-        if self.class_weight == "balanced":
-            raise ValueError(
-                "class_weight='balanced' is not supported by partial_fit: it needs all "
-                "of y. Pass the weights as a dict (see compute_class_weight)."
-            )
         return self._fit_common(
             X, y, incremental=True, sample_weight=sample_weight, classes=classes,
             X_val=X_val, y_val=y_val, sample_weight_val=sample_weight_val,

@@ -167,10 +167,6 @@ def test_partial_fit_needs_classes_on_the_first_call(binary):
         LinearClassifier(**QUICK).partial_fit(X, y)
 
 
-def test_balanced_class_weight_is_refused_by_partial_fit(binary):
-    X, y = binary
-    with pytest.raises(ValueError, match="class_weight='balanced' is not supported by partial_fit"):
-        LinearClassifier(class_weight="balanced", **QUICK).partial_fit(X, y, classes=[0, 1])
 
 
 def test_labels_outside_classes_are_refused(binary):

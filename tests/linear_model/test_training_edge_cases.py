@@ -103,8 +103,11 @@ def test_balanced_weights_come_from_the_training_labels_only():
                              random_state=0).fit(X[60:], y[60:], X_val=X_val, y_val=y_val)
     counts = np.bincount(y[60:])
     np.testing.assert_allclose(model._class_weights, len(y[60:]) / (3 * counts))
-    with pytest.raises(ValueError, match="balanced.*not supported by partial_fit"):
-        model.partial_fit(X[:30], y[:30])
+    # partial_fit goes on counting: the weights are those of all rows learned
+    model.partial_fit(X[:30], y[:30])
+    counts = counts + np.bincount(y[:30], minlength=3)
+    np.testing.assert_array_equal(model.class_counts_, counts)
+    np.testing.assert_allclose(model._class_weights, counts.sum() / (3 * counts))
 
 
 def test_a_batch_larger_than_the_data_is_one_batch():
