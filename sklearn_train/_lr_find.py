@@ -88,10 +88,11 @@ def lr_find(estimator, X, y=None, *, sample_weight=None, start_lr=1e-7, end_lr=1
 
     Raises
     ------
-    TypeError
-        When ``estimator`` is not one of our gradient-trained estimators.
     ValueError
-        For bad arguments.
+        When ``estimator`` is not one of our gradient-trained estimators, or an
+        argument is out of range.
+    sklearn.exceptions.NotFittedError
+        With ``warm_start=True`` and an estimator not fitted yet.
 
     Notes
     -----
@@ -121,7 +122,7 @@ def lr_find(estimator, X, y=None, *, sample_weight=None, start_lr=1e-7, end_lr=1
     problem, progress, _, _ = model._start_call(
         X, y, incremental=False, sample_weight=sample_weight, continuing=warm_start)
     if not isinstance(problem, GradientProblem):
-        raise TypeError(f"lr_find cannot drive {type(estimator).__name__}: it is not "
+        raise ValueError(f"lr_find cannot drive {type(estimator).__name__}: it is not "
                         "trained by mini-batch gradient steps.")
     rates = np.geomspace(start_lr, end_lr, num_steps)
     losses, diverged = _sweep(problem, rates, progress["epoch"], smoothing,
@@ -239,7 +240,7 @@ def _sweep(problem, rates, first_epoch, smoothing, diverge_threshold):
 
 def _check_estimator(estimator):
     if not (isinstance(estimator, TrainedEstimator) and isinstance(estimator, GradientMixin)):
-        raise TypeError(
+        raise ValueError(
             f"lr_find needs one of sklearn_train's gradient-trained estimators "
             "(LinearClassifier, LinearRegressor, MLPClassifier, MLPRegressor, "
             f"Autoencoder), with an eta0 parameter; got {type(estimator).__name__}. "
