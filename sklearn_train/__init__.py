@@ -7,6 +7,7 @@ cached on disk, so later processes start at once.
 from ._training import DivergenceError
 from .cluster import GaussianMixture, KMeans
 from .linear_model import LinearClassifier, LinearRegressor
+from ._lr_find import LRFinderResult, lr_find
 from .manifold import TSNE, UMAP
 from .model_selection import ContinuedHalvingSearchCV
 from .neural_network import Autoencoder, MLPClassifier, MLPRegressor
@@ -21,9 +22,11 @@ __all__ = [
     "KMeans",
     "LinearClassifier",
     "LinearRegressor",
+    "LRFinderResult",
     "MLPClassifier",
     "MLPRegressor",
     "TSNE",
     "UMAP",
     "__version__",
+    "lr_find",
 ]

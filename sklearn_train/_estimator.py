@@ -295,22 +295,35 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
 
     def _train(self, X, y, *, incremental, sample_weight=None, init=None, **fit_data):
         """Validate, start or continue the state, train, store fitted attributes."""
+        live = {}  # the call's problem and run, once they exist (for model copies)
+        problem, progress, data, continuing = self._start_call(
+            X, y, incremental, sample_weight, init, live, **fit_data)
+        run, tasks = self._run_epochs(problem, progress, data, continuing, live)
+        self._commit(problem, run, data, tasks)
+        return self
+
+    def _start_call(self, X, y, incremental, sample_weight=None, init=None, live=None,
+                    *, continuing=None, **fit_data):
+        """Steps 1-3 of ``_train``: checked parameters, the call's data, its state and
+        progress, and the problem over them; returns ``(problem, progress, data,
+        continuing)``. ``lr_find`` drives the problem step by step. ``live``
+        receives the problem (and, from ``_run_epochs``, the run) that model copies
+        for scorers are made from; ``continuing`` None decides as ``fit`` does."""
         self._check_params()
         self._check_settings()
-        continuing = self._continues(incremental)
+        if continuing is None:
+            continuing = self._continues(incremental)
         if not continuing:
             self._seed = int(check_random_state(self.random_state).randint(
                 np.iinfo(np.int32).max))
         data = self._prepare_data(X, y, sample_weight, incremental, continuing,
                                   **fit_data)
         state, progress = self._begin(data, continuing, init or {})
-        live = {}  # the call's problem and run, once they exist (for model copies)
+        live = {} if live is None else live
         data.current_model = lambda: self._copy_at(live["problem"], live["run"], False)
         problem = live["problem"] = self._make_problem(data, state)
         problem.divergence_note = lambda: self._divergence_note(data)
-        run, tasks = self._run_epochs(problem, progress, data, continuing, live)
-        self._commit(problem, run, data, tasks)
-        return self
+        return problem, progress, data, continuing
 
     def _begin(self, data, continuing, init):
         """The working state and progress of this call."""

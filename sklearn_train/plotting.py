@@ -1,7 +1,8 @@
-"""Display objects: plots of a fitted estimator's training and of an embedding.
+"""Display objects: plots of a fitted estimator's training, of a learning-rate sweep
+(``lr_find``) and of an embedding.
 
 Follows scikit-learn's Display convention: ``Display.from_estimator(est)`` (or
-``from_history(rows)``, ``from_embedding(E)``) computes what to draw and calls
+``from_history(rows)``, ``from_result(lr_find(...))``, ``from_embedding(E)``) computes what to draw and calls
 ``plot``, which draws on a
 matplotlib Axes and keeps the artists as attributes ending in ``_``. matplotlib is
 imported inside ``plot`` only, so importing this module does not need it.
@@ -19,7 +20,7 @@ from sklearn.utils import check_array
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["EmbeddingDisplay", "TrainingHistoryDisplay"]
+__all__ = ["EmbeddingDisplay", "LRFinderDisplay", "TrainingHistoryDisplay"]
 
 # Points between the plot and the learning-rate axis when it sits outside the score axis:
 # room for the score axis's tick labels and label.
@@ -662,3 +663,163 @@ def _class_colors(cmap, n_classes):
                 stacklevel=3)
         return cmap(np.arange(n_classes) % cmap.N)
     return cmap(np.linspace(0.0, 1.0, n_classes))
+
+
+# Room above the plateau of the smoothed loss in an LRFinderDisplay, as a share of its
+# range: the losses of the diverging last steps would otherwise flatten the curve.
+_LR_FINDER_HEADROOM = 0.5
+
+
+class LRFinderDisplay:
+    """Learning-rate finder curve: the training loss against the learning rate.
+
+    It is recommended to use :meth:`from_result` (or ``LRFinderResult.plot``) to
+    create a display; the constructor only stores the curve. All attributes are
+    stored by :meth:`plot`.
+
+    One Axes shows, against the learning rate on a log scale, each step's mini-batch
+    loss (thin, light) and its smoothed loss, and a vertical dashed line at the
+    suggested rate. The y axis stops a little above the smoothed loss's plateau
+    before its minimum, so the blow-up of the last steps does not flatten the curve.
+
+    Parameters
+    ----------
+    learning_rates : array-like of shape (n_steps,)
+        Rate of each step, increasing.
+    losses : array-like of shape (n_steps,)
+        Loss of each step.
+    smoothed_losses : array-like of shape (n_steps,), default=None
+        Smoothed loss of each step; None draws only ``losses``.
+    suggestion : float, default=None
+        The suggested rate; None or NaN draws no line.
+    estimator_name : str, default=None
+        Title of the plot; None for no title.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+    lines_ : dict of str to matplotlib Line2D
+        The lines drawn, by name: ``"loss"``, and those of ``"smoothed_loss"`` and
+        ``"suggestion"`` that were drawn. The x data are the learning rates.
+    legend_ : matplotlib Legend
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.preprocessing import scale
+    >>> from sklearn_train import LinearClassifier, lr_find
+    >>> X, y = load_digits(return_X_y=True)
+    >>> result = lr_find(LinearClassifier(random_state=0), scale(X), y)
+    >>> display = result.plot()
+    >>> sorted(display.lines_)
+    ['loss', 'smoothed_loss', 'suggestion']
+    >>> display.ax_.get_xscale()
+    'log'
+    >>> plt.close(display.figure_)
+    """
+
+    def __init__(self, learning_rates, losses, smoothed_losses=None, *, suggestion=None,
+                 estimator_name=None):
+        self.learning_rates = learning_rates
+        self.losses = losses
+        self.smoothed_losses = smoothed_losses
+        self.suggestion = suggestion
+        self.estimator_name = estimator_name
+
+    def plot(self, ax=None):
+        """Plot the curve.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; None makes a new figure.
+
+        Returns
+        -------
+        display : LRFinderDisplay
+            Object that stores the computed values.
+        """
+        check_matplotlib_support(f"{type(self).__name__}.plot")
+        import matplotlib.pyplot as plt
+
+        rates, losses, smoothed = self._curve()
+        if ax is None:
+            _, ax = plt.subplots(layout="constrained")
+        lines = {}
+        (lines["loss"],) = ax.plot(rates, losses, color="C0", alpha=0.35, linewidth=1,
+                                   label="mini-batch loss")
+        if smoothed is not None:
+            (lines["smoothed_loss"],) = ax.plot(rates, smoothed, color="C0",
+                                                label="smoothed loss")
+        if self.suggestion is not None and np.isfinite(self.suggestion):
+            lines["suggestion"] = ax.axvline(
+                self.suggestion, color="black", linestyle="--", linewidth=1,
+                label=f"suggested rate ({self.suggestion:.3g})")
+        ax.set_xscale("log")
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel("training loss")
+        ax.set_ylim(*_finder_limits(losses if smoothed is None else smoothed, losses))
+        if self.estimator_name is not None:
+            ax.set_title(self.estimator_name)
+
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        self.lines_ = lines
+        self.legend_ = ax.legend(handles=list(lines.values()), loc="best")
+        return self
+
+    def _curve(self):
+        """The arrays to draw, checked: rates positive and increasing, same lengths."""
+        rates = check_array(self.learning_rates, ensure_2d=False, dtype=np.float64)
+        columns = [rates]
+        for name in ("losses", "smoothed_losses"):
+            value = getattr(self, name)
+            if value is None:
+                columns.append(None)
+                continue
+            value = check_array(value, ensure_2d=False, dtype=np.float64,
+                                ensure_all_finite=False)
+            if value.shape != rates.shape:
+                raise ValueError(f"{name} has shape {value.shape}; learning_rates has "
+                                 f"{rates.shape}: one value per step is needed.")
+            columns.append(value)
+        if rates.ndim != 1 or not (rates > 0).all() or not (np.diff(rates) > 0).all():
+            raise ValueError("learning_rates must be a 1-D array of positive, increasing "
+                             "rates.")
+        if columns[1] is None:
+            raise ValueError("losses are needed: one value per step.")
+        return columns
+
+    @classmethod
+    def from_result(cls, result, *, ax=None):
+        """Plot the curve of a ``LRFinderResult`` (what ``lr_find`` returns).
+
+        Parameters
+        ----------
+        result : LRFinderResult
+        ax : matplotlib Axes, default=None
+            Axes to draw on; None makes a new figure.
+
+        Returns
+        -------
+        display : LRFinderDisplay
+        """
+        check_matplotlib_support(f"{cls.__name__}.from_result")
+        display = cls(result.learning_rates, result.losses, result.smoothed_losses,
+                      suggestion=result.suggestion, estimator_name=result.estimator_name)
+        return display.plot(ax=ax)
+
+
+def _finder_limits(smoothed, losses):
+    """y limits of an LRFinderDisplay: from the lowest loss to a little above the
+    smoothed loss's highest value before its minimum."""
+    finite = losses[np.isfinite(losses)]
+    low = float(finite.min()) if finite.size else 0.0
+    before_minimum = smoothed[:int(np.nanargmin(smoothed)) + 1]
+    high = float(np.nanmax(before_minimum))
+    span = max(high - low, abs(high) * 1e-3, 1e-12)
+    return low - 0.05 * span, high + _LR_FINDER_HEADROOM * span
