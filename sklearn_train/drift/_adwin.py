@@ -71,7 +71,7 @@ class ADWIN(DriftDetector):
     >>> stream = np.concatenate([rng.normal(0.0, 1.0, 1000), rng.normal(1.5, 1.0, 1000)])
     >>> detector = ADWIN().update(stream)
     >>> detector.drifts_
-    array([1055])
+    array([1023])
     >>> detector.n_seen_
     2000
     """

@@ -63,7 +63,7 @@ class PageHinkley(DriftDetector):
     >>> for value in stream[:1100]:
     ...     _ = detector.update(value)
     >>> detector.update(stream[1100:]).drifts_
-    array([1043])
+    array([1033, 1922])
     """
 
     _kernel = core.page_hinkley_update
