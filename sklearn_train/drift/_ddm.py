@@ -73,6 +73,10 @@ class DDM(DriftDetector):
         self.warning_threshold = warning_threshold
         self.drift_threshold = drift_threshold
 
+    @staticmethod
+    def _takes(value):
+        return value == 0 or value == 1
+
     def _check_domain(self, values):
         bad = np.flatnonzero((values != 0.0) & (values != 1.0))
         if bad.size:
