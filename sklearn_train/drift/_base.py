@@ -17,6 +17,14 @@ _SCALARS = frozenset({float, int, bool, np.float64, np.float32, np.int64, np.int
                       np.bool_})
 
 
+def pending_state(n_floats, n_ints, pending):
+    """A ``(floats, ints)`` state of zeros whose ``ints[pending]`` flag makes the
+    kernel clear (initialise) it at the first value."""
+    ints = np.zeros(n_ints, dtype=np.int64)
+    ints[pending] = 1
+    return np.zeros(n_floats), ints
+
+
 class DriftDetector(BaseEstimator):
     """Base class of the compiled drift detectors (not public).
 

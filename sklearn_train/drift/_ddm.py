@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval
 
 from .._core import drift as core
-from ._base import DriftDetector
+from ._base import DriftDetector, pending_state
 
 
 class DDM(DriftDetector):
@@ -84,9 +84,7 @@ class DDM(DriftDetector):
                              f"{values[bad[0]]} at position {bad[0]}.")
 
     def _new_state(self):
-        ints = np.zeros(core.N_DDM_STATE_INTS, dtype=np.int64)
-        ints[core.DS_PENDING] = 1  # the first value clears (initialises) the state
-        return np.zeros(core.N_DDM_STATE_FLOATS), ints
+        return pending_state(core.N_DDM_STATE_FLOATS, core.N_DDM_STATE_INTS, core.DS_PENDING)
 
     def _settings_of(self, state):
         floats = np.zeros(core.N_DDM_FLOATS)

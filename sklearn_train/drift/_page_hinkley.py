@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._core import drift as core
-from ._base import DriftDetector
+from ._base import DriftDetector, pending_state
 
 _MODES = {"up": core.MODE_UP, "down": core.MODE_DOWN, "both": core.MODE_BOTH}
 
@@ -84,9 +84,7 @@ class PageHinkley(DriftDetector):
         self.mode = mode
 
     def _new_state(self):
-        ints = np.zeros(core.N_PH_STATE_INTS, dtype=np.int64)
-        ints[core.PS_PENDING] = 1  # the first value clears (initialises) the state
-        return np.zeros(core.N_PH_STATE_FLOATS), ints
+        return pending_state(core.N_PH_STATE_FLOATS, core.N_PH_STATE_INTS, core.PS_PENDING)
 
     def _settings_of(self, state):
         floats = np.zeros(core.N_PH_FLOATS)
