@@ -49,9 +49,12 @@ ERRORS = [(0, (0.1, 0.3)), (1, (0.2, 0.05, 0.4)), (2, (0.3, 0.3, 0.6, 0.1)), (3,
 @pytest.mark.parametrize("seed, means", GAUSSIAN)
 def test_adwin_equals_river(params, seed, means):
     values = gaussian_stream(seed, means)
-    expected, _ = river_positions(river_drift.ADWIN(**params), values)
+    theirs = river_drift.ADWIN(**params)
+    expected, _ = river_positions(theirs, values)
     ours = ADWIN(**params).update(values)
     assert ours.drifts_.tolist() == expected
+    assert ours.width == theirs.width
+    assert ours.estimation == pytest.approx(theirs.estimation, rel=1e-12)
     assert len(expected) > 0  # the streams do change
 
 
