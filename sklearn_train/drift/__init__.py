@@ -1,0 +1,16 @@
+"""Concept-drift detectors, compiled: ADWIN, Page-Hinkley, DDM and KSWIN.
+
+Drop-in counterparts of river's detectors (same parameters, defaults and
+detections; see each class for where they differ on purpose) whose ``update`` also
+takes a whole 1-D array, processed in one compiled call as if fed value by value.
+They are scikit-learn ``BaseEstimator`` objects (``clone``, ``get_params``,
+``set_params``, repr) but not estimators with ``fit``, so scikit-learn's
+``parametrize_with_checks`` does not apply to them.
+"""
+
+from ._adwin import ADWIN
+from ._ddm import DDM
+from ._kswin import KSWIN
+from ._page_hinkley import PageHinkley
+
+__all__ = ["ADWIN", "DDM", "KSWIN", "PageHinkley"]
