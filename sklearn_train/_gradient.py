@@ -73,6 +73,20 @@ class GradientMixin:
         counts from the next step."""
         reset_optimizer(state)
 
+    # -- drift reactions (sklearn_train.drift.DriftAdaptive), between calls ----------
+
+    def _restart_optimizer(self):
+        """Keep the parameters; start the optimizer and the step schedule over: zero
+        moments, the rate of an ``invscaling``/``optimal`` schedule back at its first
+        step, the ``adaptive`` rate back at ``eta0``."""
+        reset_optimizer(self._state)
+        self._progress["step_origin"] = int(self.t_)
+        self._progress["eta"] = self._progress["eta0"]
+
+    def _scale_rate(self, factor):
+        """Multiply every scheduled rate of the coming calls by ``factor``."""
+        self._progress["lr_scale"] = self._progress["lr_scale"] * factor
+
     def _begin_progress(self, progress, state, data, continuing):
         if continuing and progress["optimizer"] != self.optimizer:
             self._fresh_optimizer(state)

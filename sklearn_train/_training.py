@@ -483,7 +483,8 @@ def _scheduled_rates(problem, settings, progress):
     rates = epoch_rates(
         settings.learning_rate,
         settings.eta0,
-        first_step=problem.steps_done(),
+        # (a drift reaction restarts a step schedule at ``step_origin``)
+        first_step=problem.steps_done() - progress.get("step_origin", 0),
         n_steps=problem.n_steps(),
         epoch=progress["epoch"] - progress["schedule_start"],
         alpha=settings.alpha,

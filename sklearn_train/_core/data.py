@@ -37,6 +37,34 @@ _PREFETCH_NAME = (
 )
 
 
+class _WriteableAlias:
+    """Presents a read-only array's memory to NumPy as writeable (see below); keeps
+    the array alive while the alias lives."""
+
+    def __init__(self, array):
+        interface = dict(array.__array_interface__)
+        interface["data"] = (interface["data"][0], False)
+        self.__array_interface__ = interface
+        self.owner = array
+
+
+def writeable_alias(array):
+    """``array`` itself, or, when it is read-only, an alias of its memory that
+    Numba types as a writeable array.
+
+    Numba compiles a separate variant of a kernel for read-only arrays (a
+    read-only memmap, a pickle loaded by joblib with ``mmap_mode``), and each
+    variant of an epoch kernel costs 10-20 s to compile: the suite paid about
+    100 s for them. Kernels never write into their inputs (``X``, targets,
+    weights) nor into the state of a call that only reads it (prediction), so
+    they can read the same memory through a writeable alias, without a copy.
+    Only pass through this what the kernel is known not to write.
+    """
+    if array.flags.writeable:
+        return array
+    return np.asarray(_WriteableAlias(array))
+
+
 def as_kernel_matrix(X):
     """Return ``X`` as the kernels take it: a C-contiguous array or a ``CSR`` tuple.
 
@@ -44,6 +72,7 @@ def as_kernel_matrix(X):
     scipy's int32 indices; a copy when it stored int64) and row pointers int32 unless
     there are 2**31 or more entries, so one compiled variant serves scipy's usual index
     types, and indexing by an unsigned column needs no negative-index check.
+    Read-only input is read through a writeable alias (``writeable_alias``).
     """
     if sp.issparse(X):
         X = X.tocsr()
@@ -52,12 +81,12 @@ def as_kernel_matrix(X):
         indices = X.indices.astype(np.int32, copy=False).view(np.uint32)
         pointer_type = np.int32 if X.nnz <= np.iinfo(np.int32).max else np.int64
         return CSR(
-            np.ascontiguousarray(X.data),
-            np.ascontiguousarray(indices),
-            np.ascontiguousarray(X.indptr.astype(pointer_type, copy=False)),
+            writeable_alias(np.ascontiguousarray(X.data)),
+            writeable_alias(np.ascontiguousarray(indices)),
+            writeable_alias(np.ascontiguousarray(X.indptr.astype(pointer_type, copy=False))),
             X.shape[1],
         )
-    return np.ascontiguousarray(X)
+    return writeable_alias(np.ascontiguousarray(X))
 
 
 @intrinsic

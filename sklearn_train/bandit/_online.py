@@ -25,6 +25,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._core import bandit as kernels
+from .._core.data import writeable_alias
 from .._core.optimizers import N_HYPER, default_hyper
 from .._core.penalties import penalty_strengths
 from .._gradient import EPSILON, OPTIMIZERS
@@ -235,8 +236,10 @@ class OnlinePolicy(BasePolicy):
         pmf = np.empty((X.shape[0], len(self.actions_)))
         ints, floats = self._settings(self.__dict__)
         if self._compiled():
-            kernels.policy_pmf(X, available, _seed_key(self.seed_), self._state(self.__dict__),
-                               ints, floats, pmf)
+            state = self._state(self.__dict__)
+            if not state[0].flags.writeable:  # (loaded read-only: the pmf only reads it)
+                state = tuple(map(writeable_alias, state))
+            kernels.policy_pmf(X, available, _seed_key(self.seed_), state, ints, floats, pmf)
             return pmf
         values = self._bag_values(X)
         widths = np.zeros_like(values[0])
@@ -417,7 +420,8 @@ class OnlinePolicy(BasePolicy):
             self._resolve_rate(attributes, X)
             try:
                 ints, floats = self._settings(attributes)
-                if not kernels.learn(X, index, rewards, seed, self._state(attributes),
+                if not kernels.learn(writeable_alias(X), index, rewards, seed,
+                                     self._state(attributes),
                                      ints, floats):
                     raise ValueError(_DIVERGED)
             except ValueError:

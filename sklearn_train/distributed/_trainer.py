@@ -1,21 +1,12 @@
 """``DistributedTrainer``: ``fit_distributed`` as a meta-estimator."""
 
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _clone_parametrized, clone
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted
 
+from .._delegate import DelegatingMixin
 from ._fit import fit_distributed
 
 
-def _fitted_has(name):
-    def check(self):
-        estimator = getattr(self, "estimator_", self.estimator)
-        return hasattr(estimator, name)
-
-    return check
-
-
-class DistributedTrainer(MetaEstimatorMixin, BaseEstimator):
+class DistributedTrainer(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
     """Train a clone of ``estimator`` with ``fit_distributed``; predict with it.
 
     Usable wherever an estimator is: in a ``Pipeline`` (the steps before it run
@@ -114,44 +105,3 @@ class DistributedTrainer(MetaEstimatorMixin, BaseEstimator):
             else:
                 self.__dict__.pop(name, None)
         return self
-
-    @available_if(_fitted_has("predict"))
-    def predict(self, X):
-        """The fitted estimator's ``predict``."""
-        check_is_fitted(self)
-        return self.estimator_.predict(X)
-
-    @available_if(_fitted_has("predict_proba"))
-    def predict_proba(self, X):
-        """The fitted estimator's ``predict_proba``."""
-        check_is_fitted(self)
-        return self.estimator_.predict_proba(X)
-
-    @available_if(_fitted_has("decision_function"))
-    def decision_function(self, X):
-        """The fitted estimator's ``decision_function``."""
-        check_is_fitted(self)
-        return self.estimator_.decision_function(X)
-
-    @available_if(_fitted_has("transform"))
-    def transform(self, X):
-        """The fitted estimator's ``transform``."""
-        check_is_fitted(self)
-        return self.estimator_.transform(X)
-
-    @available_if(_fitted_has("score"))
-    def score(self, X, y=None):
-        """The fitted estimator's ``score``."""
-        check_is_fitted(self)
-        return self.estimator_.score(X, y) if y is not None else self.estimator_.score(X)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        inner = self.estimator.__sklearn_tags__()
-        tags.estimator_type = inner.estimator_type
-        tags.input_tags.sparse = inner.input_tags.sparse
-        tags.target_tags = inner.target_tags
-        tags.classifier_tags = inner.classifier_tags
-        tags.regressor_tags = inner.regressor_tags
-        tags.transformer_tags = inner.transformer_tags
-        return tags

@@ -8,9 +8,11 @@ They are scikit-learn ``BaseEstimator`` objects (``clone``, ``get_params``,
 ``parametrize_with_checks`` does not apply to them.
 """
 
+from ._adaptive import DriftAdaptive
 from ._adwin import ADWIN
 from ._ddm import DDM
+from ._feature_monitor import FeatureDriftMonitor
 from ._kswin import KSWIN
 from ._page_hinkley import PageHinkley
 
-__all__ = ["ADWIN", "DDM", "KSWIN", "PageHinkley"]
+__all__ = ["ADWIN", "DDM", "DriftAdaptive", "FeatureDriftMonitor", "KSWIN", "PageHinkley"]

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._core import linear
 from .._core._jit import quiet_inlining
-from .._core.data import as_kernel_matrix
+from .._core.data import as_kernel_matrix, writeable_alias
 from .._core.losses import mean_loss
 from .._problems import GradientProblem
 from .._training import DivergenceError
@@ -74,8 +74,8 @@ class LinearProblem(GradientProblem):
                          data.rows)
         self.X_input = data.X
         self.X = as_kernel_matrix(data.X)
-        self.Y = data.Y
-        self.sample_weight = data.sample_weight
+        self.Y = writeable_alias(data.Y)  # (read-only targets: no second variant)
+        self.sample_weight = writeable_alias(data.sample_weight)
         self.state = state
         self.ints = ints
         self.floats = floats

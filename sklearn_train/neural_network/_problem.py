@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from .._core import mlp
 from .._core._jit import quiet_inlining
-from .._core.data import as_kernel_matrix
+from .._core.data import as_kernel_matrix, writeable_alias
 from .._core.losses import mean_loss
 from .._problems import GradientProblem
 from .._training import DivergenceError
@@ -67,8 +67,9 @@ def forward(X, state, first=0, last=None):
     if X.shape[0] == 0:
         return out
     X = as_kernel_matrix(X.astype(params.dtype, copy=False))
-    with quiet_inlining():
-        mlp.mlp_forward(X, params, layout, first, last, out)
+    with quiet_inlining():  # (a model loaded read-only only reads its parameters here)
+        mlp.mlp_forward(X, writeable_alias(params), writeable_alias(layout), first, last,
+                        out)
     return out
 
 
@@ -79,8 +80,8 @@ class MLPProblem(GradientProblem):
     def __init__(self, data, state, ints, floats, validation=None, *, seed, shuffle=True):
         super().__init__(data.n_train, ints[mlp.I_BATCH_SIZE], seed, shuffle, data.rows)
         self.X = as_kernel_matrix(data.X)
-        self.Y = data.Y
-        self.sample_weight = data.sample_weight
+        self.Y = writeable_alias(data.Y)  # (read-only targets: no second variant)
+        self.sample_weight = writeable_alias(data.sample_weight)
         self.state = state
         self.ints = ints
         self.floats = floats
