@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._core import mixture
 from .._core._jit import quiet_inlining
+from .._core.data import writeable_alias
 from ._base import BaseCluster
 from ._problem import MixtureProblem, mixture_parts, nearest, new_mixture_state
 from ._problem import seed_plusplus, weighted_log_prob
@@ -390,8 +391,8 @@ feature_names_in_
         self._pooled_start(state, np.var(np.asarray(X, dtype=np.float64), axis=0), centers)
         params, stats = mixture_parts(state)
         with quiet_inlining():
-            mixture.statistics(np.ascontiguousarray(raw), origin, sample_weight, resp,
-                               self._code, stats)
+            mixture.statistics(writeable_alias(np.ascontiguousarray(raw)), origin,
+                               writeable_alias(sample_weight), resp, self._code, stats)
             mixture.m_step(stats, params, self._code, float(self.reg_covar))
         log_density = logsumexp(weighted_log_prob(raw, state, self._code), axis=1)
         return state, float(np.average(log_density, weights=sample_weight))

@@ -13,7 +13,7 @@ from sklearn.utils.extmath import row_norms
 
 from .._core import cluster, mixture
 from .._core._jit import quiet_inlining
-from .._core.data import as_kernel_matrix
+from .._core.data import as_kernel_matrix, writeable_alias
 from .._problems import RowProblem
 from .._training import DivergenceError
 
@@ -157,12 +157,13 @@ def mixture_parts(state):
 
 def weighted_log_prob(X, state, code):
     """``log weight_c + log N(x | c)`` of every row and component."""
-    params = tuple(state[key] for key in PARAMS)
+    # (a model loaded read-only: the kernel only reads its parameters)
+    params = tuple(writeable_alias(state[key]) for key in PARAMS)
     out = np.empty((X.shape[0], params[0].shape[0]))
     if X.shape[0]:
         with quiet_inlining():
-            mixture.weighted_log_prob(np.ascontiguousarray(X), state["origin"], params,
-                                      code, out)
+            mixture.weighted_log_prob(as_kernel_matrix(np.ascontiguousarray(X)),
+                                      writeable_alias(state["origin"]), params, code, out)
     return out
 
 
@@ -176,8 +177,8 @@ class MixtureProblem(RowProblem):
     def __init__(self, X, sample_weight, state, batch_size, code, reg_covar,
                  forgetting_factor, seed):
         super().__init__(X.shape[0], batch_size, seed)
-        self.X = np.ascontiguousarray(X)
-        self.sample_weight = sample_weight
+        self.X = writeable_alias(np.ascontiguousarray(X))
+        self.sample_weight = writeable_alias(sample_weight)
         self.state = state
         self.ints = np.array([self.batch_size, code], dtype=np.int64)
         self.floats = np.array([reg_covar, 1.0 - forgetting_factor])

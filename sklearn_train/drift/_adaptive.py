@@ -100,8 +100,8 @@ class DriftAdaptive(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
     one-row calls, at the next row. ``progressive_val_score`` runs a
     ``DriftAdaptive`` over our linear models in compiled calls of 2,048 rows; a
     drift rolls the call back to the block where it fired, so the predictions,
-    drifts and model equal those of block-by-block ``partial_fit`` calls. With an
-    ``input_monitor`` or a callable ``signal`` it goes block by block.
+    drifts and model equal those of block-by-block ``partial_fit`` calls. With a
+    callable ``signal`` it goes block by block.
 
     Examples
     --------
@@ -203,7 +203,7 @@ class DriftAdaptive(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
         if values is None:
             values = row_signal(self.signal, self.estimator_, X, y)
         self.estimator_.partial_fit(X, y, **fit_params)
-        self._after_learning(X, y, sample_weight, values, X.shape[0])
+        self._after_learning(X, y, sample_weight, values, len(values))
         return self
 
     def predict(self, X):
@@ -220,16 +220,19 @@ class DriftAdaptive(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         predictions = self.estimator_.predict(X)
-        self.__dict__.pop("_predicted", None)
-        if (self.signal == "error" and isinstance(X, np.ndarray)
-                and X.size <= _REUSED_SIZE):
-            self._predicted = (X.copy(), predictions, self.estimator_)
+        # (a cache, changed in place: predict leaves the estimator's __dict__ as is)
+        cache = self.__dict__.get("_predicted")
+        if cache is not None:
+            cache[0] = ((X.copy(), predictions, self.estimator_)
+                        if self.signal == "error" and isinstance(X, np.ndarray)
+                        and X.size <= _REUSED_SIZE else None)
         return predictions
 
     def _reused_errors(self, X, y):
         """The "error" signal from the last ``predict``, when it saw these very
         values with the present model; else None."""
-        seen = self.__dict__.pop("_predicted", None)
+        cache = self.__dict__.get("_predicted") or [None]
+        seen, cache[0] = cache[0], None
         if (seen is None or self.signal != "error" or seen[2] is not self.estimator_
                 or not isinstance(X, np.ndarray) or seen[0].shape != X.shape
                 or not np.array_equal(seen[0], X)):
@@ -243,8 +246,9 @@ class DriftAdaptive(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        for key in ("_checked_params", "_predicted"):
-            state.pop(key, None)
+        state.pop("_checked_params", None)
+        if "_predicted" in state:
+            state["_predicted"] = [None]
         return state
 
     # -- the stream's bookkeeping ------------------------------------------------------
@@ -258,14 +262,18 @@ class DriftAdaptive(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
         self.n_seen_ = 0
         self._recent = RecentRows(self.window)
         self._boost_left = 0
+        self._predicted = [None]  # (see predict)
         self.n_features_in_ = estimator.n_features_in_
-        for name in ("classes_", "feature_names_in_"):
+        for name in ("classes_", "feature_names_in_"):  # (none of an earlier fit's)
             if hasattr(estimator, name):
                 setattr(self, name, getattr(estimator, name))
+            else:
+                self.__dict__.pop(name, None)
 
     def _after_learning(self, X, y, sample_weight, values, n_signalled):
         """Feed the detectors the call's values and rows, record their drifts and
         react to the first (``n_signalled``: 0 for the rows that start a stream)."""
+        X = X if sp.issparse(X) else np.asarray(X)  # (the inner model validated it)
         start = self.n_seen_
         entries = []
         if n_signalled:
@@ -307,6 +315,10 @@ class DriftAdaptive(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
             self._boost_left = self.boost_rows
         else:
             X, y, sample_weight = self._recent.rows()
+            if hasattr(self, "feature_names_in_"):  # (fitted on a DataFrame: keep names)
+                import pandas as pd
+
+                X = pd.DataFrame(X, columns=self.feature_names_in_)
             model = clone(self.estimator)
             extra = {"classes": self.classes_} if is_classifier(model) else {}
             for _ in range(self.refit_epochs):
@@ -350,9 +362,10 @@ class DriftAdaptive(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
     def _prequential_outputs(self, X, y, batch_size, **fit_params):
         """As block-by-block ``partial_fit`` calls of ``batch_size`` rows would,
         in compiled calls of ``_CHUNK`` rows of the inner model, each rolled back to
-        the block of a drift when one fires; None when this cannot run."""
+        the block of the first drift (of either signal) when one fires; None when
+        this cannot run."""
         inner = getattr(self.estimator_, "_prequential_outputs", None)
-        if inner is None or callable(self.signal) or self.input_monitor_ is not None:
+        if inner is None or callable(self.signal):
             return None
         self._check_params()
         weights = fit_params.get("sample_weight")
@@ -362,28 +375,38 @@ class DriftAdaptive(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
             stop = min(n, position + chunk)
             if self._boost_left > 0:  # (the boost ends at a block boundary)
                 stop = min(stop, position + -(-self._boost_left // batch_size) * batch_size)
-            model, detector = copy.deepcopy(self.estimator_), copy.deepcopy(self.detector_)
+            saved = copy.deepcopy((self.estimator_, self.detector_, self.input_monitor_))
             outputs = self._record_chunk(X, y, weights, position, stop, batch_size)
             if outputs is None:
                 return None  # (only the first chunk can: nothing was changed yet)
-            seen = self.detector_.n_seen_
-            self.detector_.update(signal_from_outputs(self.signal, self.estimator_,
-                                                      outputs, y[position:stop]))
-            drifts = self.detector_.drifts_
-            drifts = drifts[drifts >= seen]
-            if drifts.size:  # learn up to the end of the first drift's block, again
-                first_block = int(drifts[0] - seen) // batch_size
-                stop = min(stop, position + (first_block + 1) * batch_size)
-                self.estimator_, self.detector_ = model, detector
+            first = self._first_drift(X[position:stop], y[position:stop], outputs)
+            values = None
+            if first is not None:  # learn up to the end of the first drift's block, again
+                stop = min(stop, position + (first // batch_size + 1) * batch_size)
+                self.estimator_, self.detector_, self.input_monitor_ = saved
                 outputs = self._record_chunk(X, y, weights, position, stop, batch_size)
                 values = signal_from_outputs(self.signal, self.estimator_, outputs,
                                              y[position:stop])
-            else:
-                values = None
             self._after_fast_chunk(X, y, weights, position, stop, values)
             parts.append(outputs)
             position = stop
         return np.concatenate(parts)
+
+    def _first_drift(self, X, y, outputs):
+        """Feed a chunk's signal and rows to the detector and the monitor; the
+        chunk's first row where either fired, or None."""
+        seen = self.detector_.n_seen_
+        self.detector_.update(signal_from_outputs(self.signal, self.estimator_, outputs, y))
+        drifts = self.detector_.drifts_
+        firsts = ([int(drifts[drifts >= seen][0] - seen)]
+                  if drifts.size and drifts[-1] >= seen else [])
+        if self.input_monitor_ is not None:
+            seen = self.input_monitor_.n_seen_
+            self.input_monitor_.update(X.toarray() if sp.issparse(X) else X)
+            rows = self.input_monitor_.drifts_
+            if rows.size and rows[-1] >= seen:
+                firsts.append(int(rows[rows >= seen][0] - seen))
+        return min(firsts) if firsts else None
 
     def _record_chunk(self, X, y, weights, start, stop, batch_size):
         extra = {} if weights is None else {"sample_weight": weights[start:stop]}

@@ -14,7 +14,7 @@ from sklearn.linear_model import SGDClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_train import LinearClassifier, LinearRegressor
-from sklearn_train.drift import DDM, DriftAdaptive, FeatureDriftMonitor
+from sklearn_train.drift import ADWIN, DDM, DriftAdaptive, FeatureDriftMonitor
 from sklearn_train.evaluation import progressive_val_score
 
 N_ROWS, CHANGE = 10_000, 5_000
@@ -226,6 +226,19 @@ def test_an_input_shift_triggers_the_reaction_before_any_error():
     assert model.input_monitor_.n_seen_ == 4000
 
 
+def test_fast_pass_with_an_input_monitor_equals_block_by_block():
+    X, y = drifting_blobs(n_rows=4000)
+    X[1000:, 2] += 1.5  # the input moves before the concept does (row 2000)
+    model = DriftAdaptive(LinearClassifier(random_state=0), reaction="boost_lr",
+                          input_monitor=FeatureDriftMonitor(reference=300))
+    fast = progressive_val_score(model, X, y, "accuracy", batch_size=4)
+    slow, predictions = block_by_block(clone(model), X, y, 4, classes=[0, 1])
+    assert fast.fast
+    np.testing.assert_array_equal(fast.predictions, predictions)
+    assert fast.estimator.history_ == slow.history_
+    assert {entry["source"] for entry in slow.history_} == {"error", "input"}
+
+
 # ---- parameters, failures, persistence ---------------------------------------------
 @pytest.mark.parametrize("params, error, message", [
     ({"reaction": "nope"}, ValueError, "reaction"),
@@ -279,7 +292,9 @@ def test_a_pickled_model_continues_exactly():
 
 
 @parametrize_with_checks(
-    [DriftAdaptive(LinearClassifier()), DriftAdaptive(LinearRegressor(), signal="loss")],
+    # (seeded inner models: set_random_state seeds the top level only)
+    [DriftAdaptive(LinearClassifier(random_state=0)),
+     DriftAdaptive(LinearRegressor(random_state=0), signal="loss")],
     expected_failed_checks=lambda estimator: {
         check: "sample_weight is not equivalent to removing/repeating samples (marked "
                "the same for scikit-learn's SGD estimators)."
@@ -287,3 +302,23 @@ def test_a_pickled_model_continues_exactly():
                       "check_sample_weight_equivalence_on_sparse_data")})
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_predict_then_partial_fit_reuses_the_predictions_only_for_the_same_rows():
+    X, y = drifting_blobs(n_rows=1600)
+    plain, reusing, tricked = (DriftAdaptive(LinearClassifier(random_state=0),
+                                             ADWIN(clock=1)) for _ in range(3))
+    for model in (plain, reusing, tricked):
+        model.partial_fit(X[:2], y[:2], classes=[0, 1])
+    buffer = np.empty((1, 3))
+    for row in range(2, 1600):
+        plain.partial_fit(X[row:row + 1], y[row:row + 1])
+        reusing.predict(X[row:row + 1])
+        reusing.partial_fit(X[row:row + 1], y[row:row + 1])
+        buffer[0] = X[row - 1]
+        tricked.predict(buffer)
+        buffer[0] = X[row]  # the same buffer, other values: the cache must miss
+        tricked.partial_fit(buffer, y[row:row + 1])
+    assert plain.history_ and plain.history_ == reusing.history_ == tricked.history_
+    np.testing.assert_array_equal(plain.detector_._stream_state[0],
+                                  tricked.detector_._stream_state[0])
