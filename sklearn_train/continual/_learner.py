@@ -254,4 +254,4 @@ class ContinualLearner(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
         weights = None
         if sample_weight is not None:
             weights = np.concatenate([sample_weight, np.ones(y_old.shape[0])])
-        return X_all, np.concatenate([y, y_old.astype(y.dtype, copy=False)]), weights
+        return X_all, np.concatenate([y, y_old]), weights  # (labels: common dtype)

@@ -39,14 +39,15 @@ def per_sample_gradient(model, x, y):
 
 
 FISHER_MODELS = [
-    LinearClassifier(loss="log_loss", random_state=0, max_iter=5),  # softmax, 3 classes
-    LinearClassifier(loss="hinge", random_state=0, max_iter=5),  # one-vs-rest margins
-    LinearRegressor(random_state=0, max_iter=5),
+    LinearClassifier(loss="log_loss", random_state=0, max_iter=5, tol=None),  # softmax
+    LinearClassifier(loss="hinge", random_state=0, max_iter=5, tol=None),  # margins
+    LinearRegressor(random_state=0, max_iter=5, tol=None),
     MLPClassifier(hidden_layer_sizes=(7, 4), activation="tanh", random_state=0,
-                  max_iter=5),
-    MLPClassifier(hidden_layer_sizes=(6,), activation="relu", random_state=0, max_iter=5),
+                  max_iter=5, tol=None),
+    MLPClassifier(hidden_layer_sizes=(6,), activation="relu", random_state=0, max_iter=5,
+                  tol=None),
     MLPRegressor(hidden_layer_sizes=(6,), activation="logistic", random_state=0,
-                 max_iter=5),
+                 max_iter=5, tol=None),
 ]
 
 
@@ -241,7 +242,7 @@ def test_split_digits_replay_remembers_naive_forgets(split_results):
 
 
 def test_split_digits_ewc_alone_does_not_solve_class_incremental(split_results):
-    # measured: ewc=30 ACC 0.18 BWT -0.97 (naive 0.176 / -0.986). EWC protects
+    # measured: ewc=30 ACC 0.178 BWT -0.988 (naive 0.176 / -0.986). EWC protects
     # weights, not the output layer's bias towards the newest classes: the known
     # failure of regularisation in class-incremental learning (van de Ven et al.).
     naive_acc, _, _ = split_results["naive"]
@@ -322,15 +323,20 @@ def test_a_failed_task_leaves_the_learner_as_it_was():
     assert learner.n_tasks_ == 2 and learner.callbacks_[0].accuracy_matrix_.shape == (2, 1)
 
 
+def expected_failures(learner):
+    """The sample-weight equivalence checks, which scikit-learn marks for its SGD
+    estimators (and passes for its MLPs only with full-batch L-BFGS)."""
+    reason = ("sample_weight is not equivalent to removing/repeating samples in "
+              "mini-batch training (marked the same for scikit-learn's SGD estimators).")
+    return {check: reason for check in ("check_sample_weight_equivalence_on_dense_data",
+                                        "check_sample_weight_equivalence_on_sparse_data")}
+
+
 @parametrize_with_checks(
     [ContinualLearner(LinearClassifier(), epochs=2),
      ContinualLearner(LinearRegressor(), ewc=1.0, replay=20, epochs=2),
      ContinualLearner(MLPClassifier(hidden_layer_sizes=(5,), eta0=0.01, batch_size=16),
                       ewc=1.0, replay=20, epochs=10)],
-    expected_failed_checks=lambda estimator: {
-        check: "sample_weight is not equivalent to removing/repeating samples (marked "
-               "the same for scikit-learn's SGD estimators)."
-        for check in ("check_sample_weight_equivalence_on_dense_data",
-                      "check_sample_weight_equivalence_on_sparse_data")})
+    expected_failed_checks=expected_failures)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
