@@ -322,6 +322,8 @@ class TrainedEstimator(CallbackSupportMixin, BaseEstimator):
         live = {} if live is None else live
         data.current_model = lambda: self._copy_at(live["problem"], live["run"], False)
         problem = live["problem"] = self._make_problem(data, state)
+        if "_anchor_penalty" in self.__dict__:  # (set by continual.ContinualLearner)
+            problem.set_anchor(self._anchor_penalty)
         problem.divergence_note = lambda: self._divergence_note(data)
         return problem, progress, data, continuing
 

@@ -16,6 +16,8 @@ from ._core.data import permutation
 
 # Length-0 per-step loss output: the kernels then record nothing.
 NO_STEP_LOSSES = np.empty(0)
+# The anchored penalty switched off (see GradientProblem.set_anchor).
+NO_ANCHOR = np.empty((2, 0))
 
 
 class StateProblem:
@@ -148,8 +150,25 @@ class GradientProblem(RowProblem):
     """A row problem trained by one of the core's optimizers: ``state`` holds its
     ``moments`` and the ``counters`` every gradient kernel keeps (``_core.codes``)."""
 
+    anchor = NO_ANCHOR
+
     def reset_optimizer(self):
         reset_optimizer(self.state)
+
+    def set_anchor(self, anchor):
+        """Train with the anchored penalty ``strength * (params - anchor)`` added to
+        the gradient of every parameter (elastic weight consolidation:
+        ``sklearn_train.continual``); ``anchor = [anchor, strength]``, shape ``(2,
+        n_params)``; None: off."""
+        if anchor is None:
+            self.anchor = NO_ANCHOR
+            return
+        n_params = self.state["params"].shape[0]
+        anchor = np.ascontiguousarray(anchor, dtype=np.float64)
+        if anchor.shape != (2, n_params):
+            raise ValueError(f"The anchored penalty has shape {anchor.shape}; this model "
+                             f"has {n_params} parameters: expected (2, {n_params}).")
+        self.anchor = anchor
 
 
 def reset_optimizer(state):

@@ -31,6 +31,13 @@ stops decaying (and stops changing its average), at a step the lazy update does 
 know. The estimators run those combinations as sweeps, so lazy L1 always has a scale
 of 1.
 
+An anchored penalty (elastic weight consolidation, ``sklearn_train.continual``) adds
+``strength[p] * (params[p] - anchor[p])`` to the gradient of every parameter, the
+intercepts too; ``state[5]`` holds ``[anchor, strength]`` (float64, shape ``(2,
+n_params)``) or is ``(2, 0)`` when off. It moves every parameter each step, so with it
+on the kernel runs sweeps only (no direct or lazy steps); it joins the mean gradient
+before the optimizer, so AdamW adapts it as it does the loss (only L2 is decoupled).
+
 A NaN target ``Y[i, k]`` leaves output ``k`` of row ``i`` unobserved: no loss, no
 gradient (``losses`` module docstring). The gradient is still the batch's sum divided
 by its number of rows, so a masked output acts as a sample weight of 0 for that
@@ -122,7 +129,9 @@ def linear_epoch(data, plan, state, ints, floats):
         outputs of each visited row with the parameters before its batch's step
         (prequential, test-then-train evaluation); each of length 0 to record nothing.
     state : tuple
-        ``(params, moments, l1_applied, average_sum, counters)``, updated in place.
+        ``(params, moments, l1_applied, average_sum, counters, anchor)``, updated in
+        place except ``anchor``: the anchored penalty's ``[anchor, strength]``
+        (float64, shape ``(2, n_params)``; ``(2, 0)``: no such penalty).
     ints, floats : ndarray
         Packed settings, see the ``I_*`` and ``F_*`` indices.
 
@@ -139,13 +148,14 @@ def linear_epoch(data, plan, state, ints, floats):
     """
     X = data[0]
     order, rates, step_losses, row_outputs = plan
-    params, moments, l1_applied, average_sum, counters = state
+    params, moments, l1_applied, average_sum, counters, anchor = state
     optimizer = ints[I_OPTIMIZER]
     batch_size = ints[I_BATCH_SIZE]
     n_out = ints[I_N_OUTPUTS]
     average_start = ints[I_AVERAGE_START]
-    direct = _direct_steps(ints, floats)
-    lazy_steps = _lazy_steps(ints, floats)
+    anchored = anchor.shape[1] > 0  # moves every parameter: sweeps only
+    direct = _direct_steps(ints, floats) and not anchored
+    lazy_steps = _lazy_steps(ints, floats) and not anchored
 
     n_features = n_cols(X)
     n_weights = n_out * n_features
@@ -168,7 +178,8 @@ def linear_epoch(data, plan, state, ints, floats):
             np.zeros(n_weights if lazy_steps and average_start >= 0 else 0),
             np.array([1.0, 0.0]))
     marked, active, _, lazy_scale = lazy
-    l1_state = (l1_applied, counters)  # cumulative L1: shrinkage applied, C_L1_TOTAL
+    # cumulative L1 (shrinkage applied, C_L1_TOTAL) and the anchored penalty
+    penalty = (l1_applied, counters, anchor)
     coefs = work[0]
     hyper = floats[N_FLOATS:]
 
@@ -208,7 +219,7 @@ def linear_epoch(data, plan, state, ints, floats):
                 if lazy_steps:
                     _lazy_sgd_step(state, grad, lazy, n_active, step, batch, ints, floats)
                 else:
-                    _sweep_step(params, grad, moments, step, batch, l1_state, ints, floats)
+                    _sweep_step(params, grad, moments, step, batch, penalty, ints, floats)
             counters[C_SEEN] += stop - start
             if average_start >= 0 and counters[C_SEEN] >= average_start:
                 counters[C_N_AVERAGED] += 1.0
@@ -375,13 +386,14 @@ def _accumulate(X, spans, batch, coefs, grad):
 
 
 @kernel
-def _sweep_step(params, grad, moments, step, batch, l1_state, ints, floats):
+def _sweep_step(params, grad, moments, step, batch, penalty, ints, floats):
     """Optimizer step on every parameter from the summed gradient ``grad``.
 
-    ``l1_state = (l1_applied, counters)`` is read only with L1. (The arrays every
-    step uses are separate arguments: each array a helper takes out of a tuple costs
-    it an atomic reference-count increment and decrement per call, a few percent of
-    an epoch at small batches.)
+    ``penalty = (l1_applied, counters, anchor)``: the first two are read only with
+    L1, the anchored penalty only when it is on. (The arrays every step uses are
+    separate arguments: each array a helper takes out of a tuple costs it an atomic
+    reference-count increment and decrement per call, a few percent of an epoch at
+    small batches.)
     """
     optimizer = ints[I_OPTIMIZER]
     n_weights = params.shape[0] - ints[I_N_OUTPUTS]
@@ -391,15 +403,30 @@ def _sweep_step(params, grad, moments, step, batch, l1_state, ints, floats):
     lr = step[S_LR]
     inv_batch = 1.0 / (batch[1] - batch[0])
     _weight_gradient(optimizer, params, grad, n_weights, inv_batch, l2, lr)
+    if penalty[2].shape[1] > 0:
+        _anchored_gradient(params, grad, penalty[2], inv_batch, ints)
     apply(optimizer, params, grad, moments, hyper, step, 0, n_weights)
     if l1 > 0.0 and optimizer == SGD:
-        l1_applied, counters = l1_state
+        l1_applied, counters, _ = penalty
         counters[C_L1_TOTAL] += lr * l1
         for p in range(n_weights):
             l1_clip(params, p, counters[C_L1_TOTAL], l1_applied)
     elif l1 > 0.0:
         l1_prox(optimizer, params, moments, hyper, step, l1, 0, n_weights)
     _intercept_step(params, grad, moments, hyper, step, inv_batch, ints)
+
+
+@kernel
+def _anchored_gradient(params, grad, anchor, inv_batch, ints):
+    """Add ``strength * (params - anchor)`` (``anchor = [anchor, strength]``) to the
+    gradient: the weights' (already a mean) and the intercepts' (still a sum, which
+    ``_intercept_step`` divides by the batch: the term enters it multiplied back)."""
+    n_weights = params.shape[0] - ints[I_N_OUTPUTS]
+    for p in range(n_weights):
+        grad[p] += anchor[1, p] * (params[p] - anchor[0, p])
+    if ints[I_FIT_INTERCEPT] == 1:
+        for p in range(n_weights, params.shape[0]):
+            grad[p] += anchor[1, p] * (params[p] - anchor[0, p]) / inv_batch
 
 
 @kernel(inline="always")
@@ -436,7 +463,7 @@ def _weight_gradient(optimizer, params, grad, n_weights, inv_batch, l2, lr):
 def _catch_up(state, lazy, n_active, ints, floats):
     """Before a lazy step: flush averages and apply the L1 shrinkage weights missed,
     for the ``n_active`` features the batch uses."""
-    params, _, l1_applied, average_sum, counters = state
+    params, _, l1_applied, average_sum, counters, _ = state
     _, active, flushed_at, lazy_scale = lazy
     n_out = ints[I_N_OUTPUTS]
     n_features = params.shape[0] // n_out - 1
@@ -485,7 +512,7 @@ def _lazy_sgd_step(state, grad, lazy, n_active, step, batch, ints, floats):
             params[p] -= rate * grad[p]
             grad[p] = 0.0
     if l1_step > 0.0:
-        _, _, l1_applied, _, counters = state
+        _, _, l1_applied, _, counters, _ = state
         counters[C_L1_TOTAL] += l1_step
         total = counters[C_L1_TOTAL]
         for a in range(n_active):
@@ -509,7 +536,7 @@ def _fold_scale(state, lazy, n_weights, l1):
     Applies all pending L1 shrinkage (``l1`` > 0), brings the averages up to date and
     multiplies the shared scale into the weights.
     """
-    params, _, l1_applied, average_sum, counters = state
+    params, _, l1_applied, average_sum, counters, _ = state
     _, _, flushed_at, lazy_scale = lazy
     scale = lazy_scale[0]
     for p in range(n_weights):

@@ -16,8 +16,14 @@ One call trains one epoch. Per mini-batch, the rows are gathered into a dense bu
 * backward: ``dW_l = A_{l-1}^T dZ_l``, ``db_l`` the column sums of ``dZ_l``, and
   ``dZ_{l-1} = (dZ_l W_l^T) * act'_{l-1}``, down to the first layer that is not
   frozen;
-* step: each unfrozen layer's weights get the L2 term (AdamW: decoupled decay), then
-  ``optimizers.apply`` moves weights and biases.
+* step: each unfrozen layer's weights get the L2 term (AdamW: decoupled decay), its
+  weights and biases the anchored penalty when it is on, then ``optimizers.apply``
+  moves weights and biases.
+
+The anchored penalty (elastic weight consolidation, ``sklearn_train.continual``) adds
+``strength[p] * (params[p] - anchor[p])`` to the gradient of every parameter of the
+unfrozen layers; ``state[3]`` holds ``[anchor, strength]`` (float64, shape ``(2,
+n_params)``), or is ``(2, 0)`` when off.
 
 For an autoencoder (``I_RECONSTRUCT``) the targets are the batch's own clean input
 rows; ``F_NOISE`` adds Gaussian noise to the input only (denoising).
@@ -115,7 +121,9 @@ def mlp_epoch(data, plan, state, layout, ints, floats):
         receives each mini-batch's weighted mean loss (NaN for a batch without
         weight), or of length 0 to record nothing.
     state : tuple
-        ``(params, moments, counters)``, updated in place.
+        ``(params, moments, counters, anchor)``, updated in place except ``anchor``,
+        the anchored penalty's ``[anchor, strength]`` (float64, ``(2, n_params)``;
+        ``(2, 0)``: off).
     layout : ndarray of int64, shape (n_layers, N_LAYOUT)
     ints, floats : ndarray
         Packed settings (``I_*``, ``F_*`` then the optimizer hyper-parameters).
@@ -130,7 +138,8 @@ def mlp_epoch(data, plan, state, layout, ints, floats):
     """
     X, _, _ = data
     order, rates, step_losses = plan
-    params, moments, counters = state
+    params, moments, counters, anchor = state
+    penalty = (floats[F_L2], anchor)
     batch_size = ints[I_BATCH_SIZE]
     optimizer = ints[I_OPTIMIZER]
     reconstruct = ints[I_RECONSTRUCT] == 1
@@ -183,7 +192,7 @@ def mlp_epoch(data, plan, state, layout, ints, floats):
         weight_sum += batch_weight
         _backward_batch(source, params, grad, layout, acts, deltas, floats[F_DROPOUT])
         begin_step(optimizer, lr, counters[C_MOMENT_STEPS], hyper, step)
-        _step(params, grad, moments, hyper, step, layout, optimizer, floats[F_L2])
+        _step(params, grad, moments, hyper, step, layout, optimizer, penalty)
     return loss_sum, weight_sum, status
 
 
@@ -441,8 +450,11 @@ def _backward_batch(source, params, grad, layout, acts, deltas, dropout):
 
 
 @kernel
-def _step(params, grad, moments, hyper, step, layout, optimizer, l2):
-    """One optimizer step on every unfrozen layer (L2 on the weights only)."""
+def _step(params, grad, moments, hyper, step, layout, optimizer, penalty):
+    """One optimizer step on every unfrozen layer; ``penalty = (l2, anchor)``: L2 on
+    the weights only, the anchored penalty (when on) on weights and biases."""
+    l2, anchor = penalty
+    anchored = anchor.shape[1] > 0
     lr = step[S_LR]
     for layer in range(layout.shape[0]):
         if layout[layer, L_FROZEN] != 0:
@@ -458,6 +470,9 @@ def _step(params, grad, moments, hyper, step, layout, optimizer, l2):
                 g = grad[weights:biases]
                 for p in range(w.shape[0]):
                     g[p] += l2 * w[p]
+        if anchored:
+            for p in range(weights, end):
+                grad[p] += anchor[1, p] * (params[p] - anchor[0, p])
         apply(optimizer, params, grad, moments, hyper, step, weights, end)
 
 

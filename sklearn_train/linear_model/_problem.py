@@ -97,7 +97,8 @@ class LinearProblem(GradientProblem):
 
     def run_rows(self, plan):
         s = self.state
-        packed = (s["params"], s["moments"], s["l1_applied"], s["average_sum"], s["counters"])
+        packed = (s["params"], s["moments"], s["l1_applied"], s["average_sum"], s["counters"],
+                  self.anchor)
         with quiet_inlining():
             loss_sum, weight_sum, status = linear.linear_epoch(
                 (self.X, self.Y, self.sample_weight), (*plan, self.row_outputs), packed,

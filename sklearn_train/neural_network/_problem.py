@@ -96,8 +96,8 @@ class MLPProblem(GradientProblem):
         with quiet_inlining():
             loss_sum, weight_sum, status = mlp.mlp_epoch(
                 (self.X, self.Y, self.sample_weight), plan,
-                (s["params"], s["moments"], s["counters"]), s["layout"], self.ints,
-                self.floats,
+                (s["params"], s["moments"], s["counters"], self.anchor), s["layout"],
+                self.ints, self.floats,
             )
         if status != mlp.OK:
             raise DivergenceError("the training loss became infinite or NaN.")

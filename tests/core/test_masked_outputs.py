@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from sklearn_train._core import linear, losses, mlp, optimizers
 from sklearn_train._core._jit import quiet_inlining
 from sklearn_train._core.data import as_kernel_matrix
+from sklearn_train._problems import NO_ANCHOR
 
 # the finite-difference and one-step helpers of the MLP tests
 _spec = importlib.util.spec_from_file_location(
@@ -38,7 +39,7 @@ def linear_epoch(X, Y, w, order, params, *, code, optimizer=optimizers.SGD, batc
     after = params.copy()
     n_params = params.shape[0]
     state = (after, np.zeros((2, n_params)), np.zeros(n_params), np.zeros(n_params),
-             np.zeros(linear.N_COUNTERS))
+             np.zeros(linear.N_COUNTERS), NO_ANCHOR)
     Xk = as_kernel_matrix(sp.csr_matrix(X) if sparse else X)
     with quiet_inlining():
         loss_sum, weight_sum, status = linear.linear_epoch(

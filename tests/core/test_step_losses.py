@@ -16,6 +16,7 @@ from sklearn_train._core import cluster, linear, losses, mixture, mlp, optimizer
 from sklearn_train._core._jit import quiet_inlining
 from sklearn_train._core.data import as_kernel_matrix
 from sklearn_train.neural_network._problem import build_layout
+from sklearn_train._problems import NO_ANCHOR
 
 N, D, BATCH = 45, 4, 8  # six batches, the last one short
 N_STEPS = -(-N // BATCH)
@@ -109,7 +110,7 @@ def test_linear_step_losses(case):
 
     def run(rows, step_losses, row_outputs=np.empty((0, n_out))):
         state = (start.copy(), np.zeros((2, n_params)), np.zeros(n_params), np.zeros(n_params),
-                 np.zeros(linear.N_COUNTERS))
+                 np.zeros(linear.N_COUNTERS), NO_ANCHOR)
         with quiet_inlining():
             loss_sum, weight_sum, status = linear.linear_epoch(
                 (Xk, Y, w), (rows, np.array([0.2]), step_losses, row_outputs),
@@ -155,7 +156,7 @@ def test_mlp_step_losses():
     start = 0.5 * rng.normal(size=n_params)
 
     def run(rows, step_losses):
-        state = (start.copy(), np.zeros((2, n_params)), np.zeros(mlp.N_COUNTERS))
+        state = (start.copy(), np.zeros((2, n_params)), np.zeros(mlp.N_COUNTERS), NO_ANCHOR)
         with quiet_inlining():
             loss_sum, weight_sum, status = mlp.mlp_epoch(
                 (X, Y, w), (rows, np.array([0.05]), step_losses), state, layout, ints, floats)

@@ -43,6 +43,7 @@ from sklearn_train._core._jit import quiet_inlining
 from sklearn_train.callbacks import LambdaCallback
 from sklearn_train.neural_network._base import ACTIVATIONS
 from sklearn_train.neural_network._problem import build_layout
+from sklearn_train._problems import NO_ANCHOR
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -110,7 +111,7 @@ def run_epoch(X, Y, sw, params, layout, code, param, l2=0.0, rate=1.0, reconstru
     floats[mlp.F_L2] = l2
     floats[mlp.F_NOISE] = noise
     after = params.copy()
-    state = (after, np.zeros((2, params.size)), np.zeros(mlp.N_COUNTERS))
+    state = (after, np.zeros((2, params.size)), np.zeros(mlp.N_COUNTERS), NO_ANCHOR)
     with quiet_inlining():
         loss_sum, weight_sum, status = mlp.mlp_epoch((X, Y, sw),
                                                      (np.arange(n), np.array([rate]),
