@@ -44,6 +44,20 @@ _METRICS = {
 _RESPONSES = ("predict", "predict_proba", "decision_function")
 
 
+def _squared_error(y, p):
+    return (np.asarray(y, dtype=np.float64) - p) ** 2
+
+
+# metrics that are a mean of per-row terms: function -> (terms, what the mean becomes)
+_ROW_MEANS = {
+    sk_metrics.accuracy_score: (lambda y, p: (y == p).astype(np.float64), lambda m: m),
+    sk_metrics.mean_absolute_error: (
+        lambda y, p: np.abs(np.asarray(y, dtype=np.float64) - p), lambda m: m),
+    sk_metrics.mean_squared_error: (_squared_error, lambda m: m),
+    sk_metrics.root_mean_squared_error: (_squared_error, np.sqrt),
+}
+
+
 @dataclass
 class ProgressiveScore:
     """The result of ``progressive_val_score``.
@@ -213,6 +227,15 @@ def _curve(score_function, truth, predictions, first, batch_size, n_checkpoints,
     picks = np.unique(np.linspace(0, block_ends.size - 1, n_checkpoints).round()
                       .astype(int))
     ends = block_ends[picks]
+    row_terms = _ROW_MEANS.get(score_function)
+    if row_terms is not None and truth.ndim == 1 and truth.shape == predictions.shape:
+        # a mean of per-row terms: every checkpoint from one running sum (calling
+        # scikit-learn's metric at each of 100 checkpoints cost 300 ms a stream)
+        terms, finish = row_terms
+        values = terms(truth, predictions)
+        sums = np.concatenate([[0.0], np.cumsum(values)])
+        begins = np.zeros_like(ends) if window is None else np.maximum(0, ends - window)
+        return ends + first, finish((sums[ends] - sums[begins]) / (ends - begins))
     curve = np.empty(ends.size)
     for i, end in enumerate(ends):
         begin = 0 if window is None else max(0, end - window)

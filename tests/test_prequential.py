@@ -6,7 +6,8 @@ import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_digits, make_regression
 from sklearn.linear_model import SGDClassifier
-from sklearn.metrics import accuracy_score, mean_absolute_error
+from sklearn.metrics import (accuracy_score, mean_absolute_error, mean_squared_error,
+                             root_mean_squared_error)
 
 from sklearn_train import LinearClassifier, LinearRegressor, MLPClassifier
 from sklearn_train.evaluation import progressive_val_score
@@ -155,3 +156,19 @@ def test_estimators_without_partial_fit_or_the_response():
         progressive_val_score(LogisticRegression(), X, y, "accuracy")
     with pytest.raises(ValueError, match="no predict_proba"):
         progressive_val_score(Perceptron(), X, y, "log_loss")
+
+
+@pytest.mark.parametrize("metric, function", [
+    ("mae", mean_absolute_error), ("mse", mean_squared_error),
+    ("rmse", root_mean_squared_error)])
+@pytest.mark.parametrize("window", [None, 40])
+def test_running_curves_of_regression_metrics_equal_scikit_learns(metric, function, window):
+    X, y = make_regression(400, 5, noise=5.0, random_state=0)
+    result = progressive_val_score(LinearRegressor(random_state=0), X, y, metric,
+                                   batch_size=3, window=window, n_checkpoints=9)
+    truth = y[3:]
+    for seen, value in zip(result.n_seen, result.curve):
+        end = seen - 3
+        begin = 0 if window is None else max(0, end - window)
+        assert value == pytest.approx(function(truth[begin:end],
+                                               result.predictions[begin:end]), rel=1e-12)

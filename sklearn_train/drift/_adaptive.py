@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._delegate import DelegatingMixin
-from .._estimator import check_params_once
+from .._estimator import CachedParameterNames, check_params_once
 from ._adwin import ADWIN
 from ._base import DriftDetector
 from ._ddm import DDM
@@ -25,7 +25,7 @@ _REUSED_SIZE = 4096
 _CHUNK = 2048
 
 
-class DriftAdaptive(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
+class DriftAdaptive(CachedParameterNames, DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
     """Learn a stream with ``partial_fit``; on a detected drift, react.
 
     Before each ``partial_fit`` call learns its rows, the model as it stands
@@ -324,6 +324,7 @@ class DriftAdaptive(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
             for _ in range(self.refit_epochs):
                 model.partial_fit(X, y, **extra, **_weights(sample_weight))
             self.estimator_ = model
+            self._boost_left = 0  # (a boost of the old model, after set_params, ends)
 
     def _count_boost(self, n_rows):
         if self._boost_left > 0:
