@@ -103,7 +103,7 @@ def block_by_block(model, X, y, batch_size, **first):
 @pytest.mark.parametrize("reaction", ["reset", "boost_lr", "refit_window"])
 @pytest.mark.parametrize("batch_size", [1, 7])
 def test_fast_pass_equals_block_by_block(reaction, batch_size):
-    X, y = drifting_blobs(n_rows=4000)
+    X, y = drifting_blobs(n_rows=2400)
     model = DriftAdaptive(LinearClassifier(random_state=0), reaction=reaction,
                           boost_rows=300, window=400)
     fast = progressive_val_score(model, X, y, "accuracy", batch_size=batch_size)
@@ -111,7 +111,7 @@ def test_fast_pass_equals_block_by_block(reaction, batch_size):
     slow, predictions = block_by_block(clone(model), X, y, batch_size, classes=[0, 1])
     np.testing.assert_array_equal(fast.predictions, predictions)
     assert fast.estimator.history_ == slow.history_
-    assert any(entry["row"] > 2000 for entry in slow.history_)  # the drift was seen
+    assert any(entry["row"] > 1200 for entry in slow.history_)  # the drift was seen
     np.testing.assert_allclose(fast.estimator.estimator_.coef_, slow.estimator_.coef_,
                                rtol=1e-12, atol=1e-12)
     assert fast.estimator._boost_left == slow._boost_left
@@ -152,16 +152,15 @@ def test_reset_makes_the_next_step_a_first_step():
 
 
 def test_boost_lasts_boost_rows():
-    X, y = drifting_blobs()
+    X, y = drifting_blobs(n_rows=2000)
     model = DriftAdaptive(LinearClassifier(random_state=0), reaction="boost_lr",
                           boost=4.0, boost_rows=20)
     model.partial_fit(X[:10], y[:10], classes=[0, 1])
     row = 10
-    while not any(entry["row"] >= 3000 for entry in model.history_):
+    while not any(entry["row"] >= 1000 for entry in model.history_):
         model.partial_fit(X[row:row + 1], y[row:row + 1])
         row += 1
-    scale = model.estimator_._progress
-    assert scale["lr_scale"] == 4.0
+    assert model.estimator_._progress["lr_scale"] == 4.0
     for _ in range(19):  # (ADWIN cannot fire again this soon: grace period, clock)
         model.partial_fit(X[row:row + 1], y[row:row + 1])
         row += 1
@@ -305,13 +304,13 @@ def test_sklearn_compatible(estimator, check):
 
 
 def test_predict_then_partial_fit_reuses_the_predictions_only_for_the_same_rows():
-    X, y = drifting_blobs(n_rows=1600)
+    X, y = drifting_blobs(n_rows=1000)
     plain, reusing, tricked = (DriftAdaptive(LinearClassifier(random_state=0),
                                              ADWIN(clock=1)) for _ in range(3))
     for model in (plain, reusing, tricked):
         model.partial_fit(X[:2], y[:2], classes=[0, 1])
     buffer = np.empty((1, 3))
-    for row in range(2, 1600):
+    for row in range(2, 1000):
         plain.partial_fit(X[row:row + 1], y[row:row + 1])
         reusing.predict(X[row:row + 1])
         reusing.partial_fit(X[row:row + 1], y[row:row + 1])
