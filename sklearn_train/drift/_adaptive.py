@@ -15,7 +15,7 @@ from ._adwin import ADWIN
 from ._base import DriftDetector
 from ._ddm import DDM
 from ._feature_monitor import FeatureDriftMonitor
-from ._signals import RecentRows, regression_signal, row_signal, signal_from_outputs
+from ._signals import RecentRows, row_signal, signal_from_outputs, signal_of
 
 REACTIONS = ("reset", "boost_lr", "refit_window")
 # inputs of at most this many values that ``predict`` saw are kept, so that the
@@ -237,12 +237,9 @@ class DriftAdaptive(CachedParameterNames, DelegatingMixin, MetaEstimatorMixin, B
                 or not isinstance(X, np.ndarray) or seen[0].shape != X.shape
                 or not np.array_equal(seen[0], X)):
             return None
-        predictions, y = seen[1], np.asarray(y)
-        if predictions.shape[0] != y.shape[0]:
+        if seen[1].shape[0] != len(y):
             return None
-        if is_classifier(self.estimator_):
-            return (predictions != y).astype(np.float64)
-        return regression_signal("error", predictions, y)
+        return signal_of("error", self.estimator_, lambda method: seen[1], y)
 
     def __getstate__(self):
         state = dict(self.__dict__)

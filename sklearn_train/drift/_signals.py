@@ -19,21 +19,24 @@ def row_signal(kind, estimator, X, y):
             raise ValueError(f"signal must return one value per row ({len(y)}); got "
                              f"shape {values.shape}.")
         return values
-    if is_classifier(estimator):
-        if kind == "error":
-            return (estimator.predict(X) != np.asarray(y)).astype(np.float64)
-        return class_log_loss(estimator.classes_, estimator.predict_proba(X), y)
-    return regression_signal(kind, estimator.predict(X), y)
+    return signal_of(kind, estimator, lambda method: getattr(estimator, method)(X), y)
 
 
 def signal_from_outputs(kind, estimator, outputs, y):
     """``row_signal`` from the raw outputs of one of our models (``_response``)."""
+    return signal_of(kind, estimator,
+                     lambda method: estimator._response(outputs, method), y)
+
+
+def signal_of(kind, estimator, respond, y):
+    """The ``"error"`` or ``"loss"`` of each row from ``respond(method)``, the
+    estimator's ``"predict"`` (or ``"predict_proba"``) output for the rows."""
+    y = np.asarray(y)
     if is_classifier(estimator):
         if kind == "error":
-            return (estimator._response(outputs, "predict") != y).astype(np.float64)
-        return class_log_loss(estimator.classes_,
-                              estimator._response(outputs, "predict_proba"), y)
-    return regression_signal(kind, estimator._response(outputs, "predict"), y)
+            return (respond("predict") != y).astype(np.float64)
+        return class_log_loss(estimator.classes_, respond("predict_proba"), y)
+    return regression_signal(kind, respond("predict"), y)
 
 
 def class_log_loss(classes, proba, y):
